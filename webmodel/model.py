@@ -1,0 +1,152 @@
+"""CoalitionModel: the Mesa model of allied defense production."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import mesa
+import numpy as np
+
+from webmodel.agents import Firm, State
+from webmodel.engine import ArrayEngine, Dynamics
+from webmodel.network import Network
+from webmodel.recorder import Recorder
+from webmodel.reference import ReferenceEngine
+from webmodel.scenario import Scenario, load_scenario
+from webmodel.topology import build_network
+
+ENGINES = {"array": ArrayEngine, "reference": ReferenceEngine}
+
+
+class CoalitionModel(mesa.Model):
+    """States and firms trading along a bill of materials, stepped weekly.
+
+    Every argument is a keyword with a default, so the model plugs into parameter scans and
+    Solara's ``type(model)(**params)``. Behavioural parameters left as ``None`` take the
+    scenario's values.
+
+    Args:
+        scenario: a :class:`Scenario`, a path to a scenario TOML file, or None for the default.
+        topology: "hub-and-spokes" or "production-web".
+        web_ness: a dial in [0, 1] between the two; overrides ``topology`` when given.
+        firms: scale the scenario to about this many firms (same proportions).
+        surge: factor on final demand from week ``surge_start`` on (1 = no surge).
+        surge_start: first week of surged demand.
+        steps: planned horizon in weeks (``run()`` goes this far; stepping may go further).
+        target_cover_weeks, adjustment_time, alpha_max, alpha_time, suppliers_per_input,
+            rationing: override the scenario's :class:`~webmodel.scenario.Parameters`.
+        network: a pre-built :class:`Network` (e.g. loaded from GraphML) instead of wiring one.
+        engine: "array" (fast, default) or "reference" (the per-agent specification).
+        rng: seed or numpy Generator; the same seed gives the same wiring and results.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path | None = None,
+        topology: str = "production-web",
+        web_ness: float | None = None,
+        firms: int | None = None,
+        surge: float = 1.0,
+        surge_start: int = 10,
+        steps: int = 104,
+        target_cover_weeks: float | None = None,
+        adjustment_time: float | None = None,
+        alpha_max: float | None = None,
+        alpha_time: float | None = None,
+        suppliers_per_input: int | None = None,
+        rationing: str | None = None,
+        network: Network | None = None,
+        engine: str = "array",
+        rng: int | np.random.Generator | None = None,
+    ) -> None:
+        super().__init__(rng=rng)
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        if surge < 0:
+            raise ValueError(f"surge must be >= 0, got {surge}")
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        if network is not None:
+            scenario = network.scenario
+        elif not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario)
+        if firms is not None:
+            scenario = scenario.scaled(firms)
+        scenario = scenario.with_parameters(
+            target_cover_weeks=target_cover_weeks,
+            adjustment_time=adjustment_time,
+            alpha_max=alpha_max,
+            alpha_time=alpha_time,
+            suppliers_per_input=suppliers_per_input,
+            rationing=rationing,
+        )
+        # Mesa 3.5 reserves `Model.scenario` for its experimental scenarios; ours is the coalition.
+        self.coalition = scenario
+        self.bom = scenario.bom()
+        params = scenario.parameters
+        if params.adjustment_time < 2:
+            warnings.warn(
+                f"adjustment_time={params.adjustment_time:g}: firms close their whole stock gap "
+                "within a week; expect order oscillation (bullwhip) after any shock",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        wiring_rng, self.event_rng = self.rng.spawn(2)
+        if network is None:
+            network = build_network(scenario, topology, web_ness, wiring_rng)
+        self.network = network
+        self.topology = network.topology
+        self.web_ness = network.web_ness
+        self.surge = float(surge)
+        self.surge_start = int(surge_start)
+        self.steps_planned = int(steps)
+        self.week = 0
+        self.dynamics = Dynamics(
+            target_cover_weeks=params.target_cover_weeks,
+            adjustment_time=params.adjustment_time,
+            alpha_max=params.alpha_max,
+            alpha_time=params.alpha_time,
+            rationing=params.rationing,
+        )
+        self.engine = ENGINES[engine](network, self.dynamics)
+        self.engine_name = engine
+        state_slots = network.slot_firm < 0
+        self.slot_states = [network.state_codes[s] for s in network.slot_state[state_slots]]
+        self.slot_items = [network.product_names[p] for p in network.slot_product[state_slots]]
+        self.recorder = Recorder(self.steps_planned, len(self.slot_states), len(scenario.products))
+
+        self.states = [State(self, i) for i in range(len(scenario.states))]
+        self.firms = [Firm(self, i) for i in range(network.n_firms)]
+
+    # --- stepping ---------------------------------------------------------------------------
+    def final_demand(self, week: int) -> np.ndarray:
+        """Each state slot's new demand in ``week`` (baseline, times the surge once it starts)."""
+        factor = self.surge if week >= self.surge_start else 1.0
+        return self.network.baseline_demand * factor
+
+    def step(self) -> None:
+        """One week: final demand, production, rationing, shipping, ordering, adaptation."""
+        self.week += 1
+        self.engine.step(self.week, self.final_demand(self.week), self.recorder)
+
+    def run(self, steps: int | None = None) -> CoalitionModel:
+        """Step until ``steps`` weeks (default: the planned horizon) have been simulated."""
+        for _ in range(self.week, steps or self.steps_planned):
+            self.step()
+        return self
+
+    # --- reading results --------------------------------------------------------------------
+    def series(self, name: str) -> np.ndarray:
+        """A recorded variable for the weeks done so far (rows = weeks)."""
+        return self.recorder[name]
+
+    def state_series(self, name: str, state: str, last: bool = False) -> dict[str, float]:
+        """A per-slot variable of one state, by end item (summed over weeks unless ``last``)."""
+        values = self.recorder[name]
+        row = values[-1] if (last and len(values)) else values.sum(axis=0)
+        return {
+            item: float(row[k])
+            for k, (code, item) in enumerate(zip(self.slot_states, self.slot_items, strict=True))
+            if code == state
+        }

@@ -1,0 +1,230 @@
+"""The reference implementation: the same weekly step, written agent by agent.
+
+This is the executable specification of the model. It keeps every firm, slot and link as a
+plain Python object and walks them one at a time, the way the step is described in DESIGN.md §5.
+It is written for clarity, not speed. The array engine (:mod:`webmodel.engine`) must
+reproduce every recorded aggregate of this implementation to 1e-9 (tests/test_engine_reference.py),
+and ``webmodel bench`` reports how much faster it is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from webmodel.engine import Dynamics
+from webmodel.network import Network
+from webmodel.recorder import Recorder
+
+
+class RefLink:
+    """A supplier serving one slot: its order share, lead time, order book and shipments."""
+
+    def __init__(self, supplier: RefFirm, slot: RefSlot, weight: float, lead: int, flow: float):
+        self.supplier = supplier
+        self.slot = slot
+        self.weight = weight
+        self.lead = lead
+        self.baseline_flow = flow
+        self.order = flow
+        self.backlog = 0.0
+        self.wanted = 0.0
+        self.shipments: list[list[float]] = [[week, flow] for week in range(1, lead + 1)]
+
+    def in_transit(self) -> float:
+        return sum(amount for _, amount in self.shipments)
+
+
+class RefSlot:
+    """One buyer's stock of one input (or a state's demand for one end item)."""
+
+    def __init__(self, product: int, coef: float, owner: RefFirm | None, state: int):
+        self.product = product
+        self.coef = coef
+        self.owner = owner
+        self.state = state
+        self.stock = 0.0
+        self.links: list[RefLink] = []
+        self.received = 0.0
+
+    def mean_lead(self) -> float:
+        return sum(link.weight * link.lead for link in self.links)
+
+
+class RefFirm:
+    """A producer: capacity, overproduction, its input slots and its customers' links."""
+
+    def __init__(self, index: int, product: int, capacity: float):
+        self.index = index
+        self.product = product
+        self.capacity = capacity
+        self.availability = 1.0
+        self.alpha = 1.0
+        self.inputs: list[RefSlot] = []
+        self.customers: list[RefLink] = []
+        self.demand = 0.0
+        self.orders_received = 0.0
+        self.production = 0.0
+
+
+class ReferenceEngine:
+    """Plain per-agent implementation of :class:`webmodel.engine.ArrayEngine`."""
+
+    def __init__(self, network: Network, dynamics: Dynamics) -> None:
+        self.network = net = network
+        self.dynamics = dynamics
+        self.n_products = len(net.scenario.products)
+        base = net.baseline_output
+        self.firms = [
+            RefFirm(i, int(net.firms.product[i]), float(net.firms.capacity[i]))
+            for i in range(net.n_firms)
+        ]
+        self.slots: list[RefSlot] = []
+        for k in range(net.n_slots):
+            f = int(net.slot_firm[k])
+            owner = self.firms[f] if f >= 0 else None
+            slot = RefSlot(
+                int(net.slot_product[k]), float(net.slot_coef[k]), owner, int(net.slot_state[k])
+            )
+            if owner is not None:
+                owner.inputs.append(slot)
+                slot.stock = dynamics.target_cover_weeks * slot.coef * float(base[f])
+            self.slots.append(slot)
+        self.state_slots = [s for s in self.slots if s.owner is None]
+        flow = net.baseline_link_flow()
+        self.links = []
+        for e in range(net.n_links):
+            link = RefLink(
+                self.firms[int(net.link_supplier[e])],
+                self.slots[int(net.link_slot[e])],
+                float(net.link_weight[e]),
+                int(net.link_lead[e]),
+                float(flow[e]),
+            )
+            link.supplier.customers.append(link)
+            link.slot.links.append(link)
+            self.links.append(link)
+
+    # Same accessors as the array engine, for the agents' views.
+    @property
+    def production(self) -> np.ndarray:
+        return np.array([f.production for f in self.firms])
+
+    @property
+    def alpha(self) -> np.ndarray:
+        return np.array([f.alpha for f in self.firms])
+
+    @property
+    def availability(self) -> np.ndarray:
+        return np.array([f.availability for f in self.firms])
+
+    def step(self, week: int, final_demand: np.ndarray, recorder: Recorder) -> None:
+        d = self.dynamics
+        # 2. Final demand.
+        for k, slot in enumerate(self.state_slots):
+            for link in slot.links:
+                link.order = link.weight * final_demand[k]
+        for firm in self.firms:
+            firm.demand = 0.0
+            firm.orders_received = 0.0
+            for link in firm.customers:
+                link.wanted = link.order + link.backlog
+                firm.demand += link.wanted
+                firm.orders_received += link.order
+
+        # 3. Production.
+        produced = [0.0] * self.n_products
+        consumed = [0.0] * self.n_products
+        for firm in self.firms:
+            ceiling = firm.alpha * firm.availability * firm.capacity
+            limit = min(ceiling, firm.demand)
+            for slot in firm.inputs:
+                limit = min(limit, slot.stock / slot.coef)
+            firm.production = limit
+            produced[firm.product] += limit
+            for slot in firm.inputs:
+                slot.stock -= slot.coef * limit
+                consumed[slot.product] += slot.coef * limit
+
+        # 4. Rationing and 5. shipping.
+        shipped = [0.0] * self.n_products
+        for firm in self.firms:
+            for link, amount in zip(firm.customers, self._ration(firm), strict=True):
+                link.backlog = link.wanted - amount
+                link.shipments.append([week + link.lead, amount])
+                shipped[firm.product] += amount
+        for slot in self.slots:
+            slot.received = 0.0
+        for link in self.links:
+            arriving = [s for s in link.shipments if s[0] == week]
+            link.shipments = [s for s in link.shipments if s[0] != week]
+            for _, amount in arriving:
+                link.slot.received += amount
+        for firm in self.firms:
+            for slot in firm.inputs:
+                slot.stock += slot.received
+
+        # 6. Ordering, on the orders each firm received this week (not the ones its customers
+        # are placing right now).
+        for firm in self.firms:
+            ceiling = firm.alpha * firm.availability * firm.capacity
+            backlog = sum(link.backlog for link in firm.customers)
+            expected = min(firm.orders_received + backlog / d.adjustment_time, ceiling)
+            for slot in firm.inputs:
+                need = slot.coef * expected
+                transit = sum(link.in_transit() for link in slot.links)
+                gap = (d.target_cover_weeks * need - slot.stock) + (
+                    slot.mean_lead() * need - transit
+                )
+                order = max(0.0, need + gap / d.adjustment_time)
+                for link in slot.links:
+                    link.order = link.weight * order
+
+        # 7. Overproduction.
+        for firm in self.firms:
+            ceiling = firm.alpha * firm.availability * firm.capacity
+            target = d.alpha_max if firm.demand > ceiling else 1.0
+            firm.alpha = firm.alpha + (target - firm.alpha) / d.alpha_time
+
+        # 8. Record.
+        stock = [0.0] * self.n_products
+        for slot in self.slots:
+            if slot.owner is not None:
+                stock[slot.product] += slot.stock
+        transit = [0.0] * self.n_products
+        backlog = [0.0] * self.n_products
+        orders = [0.0] * self.n_products
+        for link in self.links:
+            transit[link.supplier.product] += link.in_transit()
+            backlog[link.supplier.product] += link.backlog
+            orders[link.supplier.product] += link.order
+        recorder.record(
+            week,
+            {
+                "demanded": final_demand,
+                "delivered": [slot.received for slot in self.state_slots],
+                "final_backlog": [sum(link.backlog for link in s.links) for s in self.state_slots],
+                "production": produced,
+                "shipped": shipped,
+                "consumed": consumed,
+                "stock": stock,
+                "in_transit": transit,
+                "backlog": backlog,
+                "orders": orders,
+                "alpha_mean": sum(f.alpha for f in self.firms) / len(self.firms),
+                "utilisation": sum(produced) / sum(f.capacity for f in self.firms),
+            },
+        )
+
+    def _ration(self, firm: RefFirm) -> list[float]:
+        """Each customer's share of the firm's output this week."""
+        if self.dynamics.rationing == "priority":
+            first = [min(link.wanted, link.baseline_flow) for link in firm.customers]
+            first_total = sum(first)
+            share = min(1.0, firm.production / first_total) if first_total > 0 else 0.0
+            rest = max(firm.production - first_total, 0.0)
+            extra = [link.wanted - f for link, f in zip(firm.customers, first, strict=True)]
+            extra_total = sum(extra)
+            extra_share = min(1.0, rest / extra_total) if extra_total > 0 else 0.0
+            return [f * share + e * extra_share for f, e in zip(first, extra, strict=True)]
+        share = min(1.0, firm.production / firm.demand) if firm.demand > 0 else 0.0
+        return [link.wanted * share for link in firm.customers]

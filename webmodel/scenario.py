@@ -1,0 +1,486 @@
+"""The scenario file (TOML): states, products and their bill of materials, firms, delays, demand.
+
+A scenario says *what exists* (states, products, firm groups with capacities and costs) and *how
+hard it is to move things* (lead times, cross-border delays). It does not say who buys from whom:
+the topology builders in :mod:`webmodel.topology` wire the same scenario in different ways.
+
+Loading validates everything before any work is done. Every problem is reported with the path of
+the field (``firms[3].capacity``) and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from webmodel.bom import BillOfMaterials, Product, find_cycle
+
+RATIONING_RULES = ("proportional", "priority")
+
+
+class ScenarioError(ValueError):
+    """A scenario (or network) file is wrong; the message names every field at fault."""
+
+    def __init__(self, problems: list[str], source: str = "scenario") -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid {source}:\n{lines}")
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    """A state of the coalition and its weekly final demand for end items."""
+
+    code: str
+    name: str
+    role: str  # "hub" or "ally"
+    demand: dict[str, float]
+
+
+@dataclass(frozen=True)
+class FirmGroup:
+    """``count`` firms making ``product`` in ``state``, sharing ``capacity`` units per week."""
+
+    product: str
+    state: str
+    count: int
+    capacity: float
+    unit_cost: float
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Behavioural parameters of firms; each can be overridden per run.
+
+    Attributes:
+        target_cover_weeks: weeks of input use a firm keeps in stock (n).
+        adjustment_time: weeks over which a firm closes its stock and pipeline gaps (tau >= 1).
+        alpha_max: the most a firm can produce over its nominal capacity (overtime, extra shifts).
+        alpha_time: weeks for overproduction to move toward alpha_max (or back to 1).
+        suppliers_per_input: suppliers per input in the production web (k).
+        rationing: "proportional" or "priority" (customers at or below their pre-shock order first).
+    """
+
+    target_cover_weeks: float = 4.0
+    adjustment_time: float = 4.0
+    alpha_max: float = 1.25
+    alpha_time: float = 8.0
+    suppliers_per_input: int = 3
+    rationing: str = "proportional"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario. Build it with :func:`load_scenario` or :func:`default_scenario`."""
+
+    name: str
+    description: str
+    hub: str
+    states: list[StateSpec]
+    products: list[Product]
+    firm_groups: list[FirmGroup]
+    default_border_delay: int
+    border_delays: dict[tuple[str, str], int]
+    parameters: Parameters = field(default_factory=Parameters)
+
+    @property
+    def state_codes(self) -> list[str]:
+        return [s.code for s in self.states]
+
+    @property
+    def end_items(self) -> list[str]:
+        demanded = {e for s in self.states for e in s.demand}
+        return [p.name for p in self.products if p.name in demanded]
+
+    def bom(self) -> BillOfMaterials:
+        return BillOfMaterials(self.products, self.end_items)
+
+    @property
+    def n_firms(self) -> int:
+        return sum(g.count for g in self.firm_groups)
+
+    def border_delay(self, a: str, b: str) -> int:
+        """Extra weeks a shipment from state ``a`` to state ``b`` spends crossing the border."""
+        if a == b:
+            return 0
+        return self.border_delays.get((a, b), self.default_border_delay)
+
+    def scaled(self, firms: int) -> Scenario:
+        """The same coalition with about ``firms`` firms, in the same proportions.
+
+        Firm counts per group, group capacities and final demand are all multiplied by the same
+        factor, so every product keeps its baseline utilisation exactly.
+        """
+        if firms < 1:
+            raise ScenarioError([f"firms: must be a positive integer, got {firms}"], "option")
+        factor = firms / self.n_firms
+        groups = [
+            replace(g, count=max(1, round(g.count * factor)), capacity=g.capacity * factor)
+            for g in self.firm_groups
+        ]
+        states = [
+            replace(s, demand={e: d * factor for e, d in s.demand.items()}) for s in self.states
+        ]
+        return replace(self, firm_groups=groups, states=states)
+
+    def with_parameters(self, **overrides: Any) -> Scenario:
+        """A copy with some behavioural parameters replaced (``None`` values are ignored)."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        merged = {**self.parameters.__dict__, **given}
+        problems = _check_parameters(merged, "parameters")
+        if problems:
+            raise ScenarioError(problems, "parameters")
+        return replace(self, parameters=Parameters(**merged))
+
+
+def default_scenario() -> Scenario:
+    """The built-in coalition scenario (see ``webmodel/scenarios/default.toml``)."""
+    text = resources.files("webmodel.scenarios").joinpath("default.toml").read_text()
+    return parse_scenario(tomllib.loads(text), "default.toml")
+
+
+def load_scenario(path: str | Path | None) -> Scenario:
+    """Load and validate a scenario file; ``None`` gives the default scenario."""
+    if path is None:
+        return default_scenario()
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError([f"{path}: no such file"], "scenario")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError([f"{path}: not valid TOML ({err})"], "scenario") from err
+    return parse_scenario(data, str(path))
+
+
+# --- validation -------------------------------------------------------------------------------
+
+_TOP_FIELDS = {
+    "name",
+    "description",
+    "hub",
+    "parameters",
+    "cross_border",
+    "states",
+    "products",
+    "firms",
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_parameters(values: dict[str, Any], where: str) -> list[str]:
+    problems = []
+    known = set(Parameters.__dataclass_fields__)
+    for key in values:
+        if key not in known:
+            problems.append(f"{where}.{key}: unknown parameter (known: {', '.join(sorted(known))})")
+    checks = {
+        "target_cover_weeks": lambda v: _is_number(v) and v >= 1,
+        "adjustment_time": lambda v: _is_number(v) and v >= 1,
+        "alpha_max": lambda v: _is_number(v) and v >= 1,
+        "alpha_time": lambda v: _is_number(v) and v >= 1,
+        "suppliers_per_input": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+        "rationing": lambda v: v in RATIONING_RULES,
+    }
+    rules = {
+        "target_cover_weeks": "a number >= 1 (a firm must hold at least one week of inputs)",
+        "adjustment_time": "a number >= 1 (weeks; below 1 the ordering rule overshoots)",
+        "alpha_max": "a number >= 1",
+        "alpha_time": "a number >= 1 (weeks)",
+        "suppliers_per_input": "an integer >= 1",
+        "rationing": f"one of {', '.join(RATIONING_RULES)}",
+    }
+    for key, check in checks.items():
+        if key in values and not check(values[key]):
+            problems.append(f"{where}.{key}: must be {rules[key]}, got {values[key]!r}")
+    return problems
+
+
+def parse_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
+    """Validate a parsed TOML document and build a :class:`Scenario` (or raise ScenarioError)."""
+    problems: list[str] = []
+    for key in data:
+        if key not in _TOP_FIELDS:
+            problems.append(f"{key}: unknown field (known: {', '.join(sorted(_TOP_FIELDS))})")
+
+    name = data.get("name", Path(source).stem)
+    if not isinstance(name, str):
+        problems.append(f"name: must be a string, got {name!r}")
+
+    products, product_problems = _parse_products(data.get("products"))
+    problems += product_problems
+    product_names = {p.name for p in products}
+
+    states, state_problems = _parse_states(data.get("states"), product_names)
+    problems += state_problems
+    codes = [s.code for s in states]
+
+    hub = data.get("hub")
+    if not isinstance(hub, str):
+        problems.append(f'hub: required, the code of the hub state (e.g. "USA"), got {hub!r}')
+    elif hub not in codes:
+        problems.append(f"hub: {hub!r} is not one of the states ({', '.join(codes)})")
+    else:
+        for i, s in enumerate(states):
+            if (s.role == "hub") != (s.code == hub):
+                problems.append(
+                    f"states[{i}].role: {s.code} must have role "
+                    f"{'hub' if s.code == hub else 'ally'} (hub = {hub})"
+                )
+
+    groups, group_problems = _parse_firms(data.get("firms"), product_names, set(codes))
+    problems += group_problems
+
+    default_delay, pairs, delay_problems = _parse_borders(data.get("cross_border", {}), set(codes))
+    problems += delay_problems
+
+    raw_params = data.get("parameters", {})
+    if not isinstance(raw_params, dict):
+        problems.append("parameters: must be a table")
+        raw_params = {}
+    problems += _check_parameters(raw_params, "parameters")
+
+    if not problems:
+        problems += _check_consistency(products, states, groups)
+    if problems:
+        raise ScenarioError(problems, f"scenario {source}")
+
+    return Scenario(
+        name=name,
+        description=str(data.get("description", "")),
+        hub=hub,
+        states=states,
+        products=products,
+        firm_groups=groups,
+        default_border_delay=default_delay,
+        border_delays=pairs,
+        parameters=Parameters(**raw_params),
+    )
+
+
+def _parse_products(raw: Any) -> tuple[list[Product], list[str]]:
+    if not isinstance(raw, list) or not raw:
+        return [], ["products: required, a non-empty array of [[products]] tables"]
+    problems: list[str] = []
+    products: list[Product] = []
+    seen: set[str] = set()
+    known = {"name", "label", "lead_time_weeks", "inputs", "chokepoint"}
+    for i, entry in enumerate(raw):
+        where = f"products[{i}]"
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: must be a table")
+            continue
+        problems += [
+            f"{where}.{k}: unknown field (known: {', '.join(sorted(known))})"
+            for k in entry
+            if k not in known
+        ]
+        name = entry.get("name")
+        if not isinstance(name, str) or not name:
+            problems.append(f"{where}.name: required, a non-empty string")
+            continue
+        where = f"products[{i}] ({name})"
+        if name in seen:
+            problems.append(f"{where}.name: duplicate product {name!r}")
+        seen.add(name)
+        lead = entry.get("lead_time_weeks")
+        if not isinstance(lead, int) or isinstance(lead, bool) or lead < 1:
+            problems.append(f"{where}.lead_time_weeks: required, an integer >= 1, got {lead!r}")
+            lead = 1
+        inputs = entry.get("inputs", {})
+        if not isinstance(inputs, dict):
+            problems.append(f"{where}.inputs: must be a table of input = units per unit")
+            inputs = {}
+        for q, units in inputs.items():
+            if not _is_number(units) or units <= 0:
+                problems.append(f"{where}.inputs.{q}: must be a positive number, got {units!r}")
+        products.append(
+            Product(
+                name=name,
+                label=str(entry.get("label", name)),
+                lead_time_weeks=lead,
+                inputs={q: float(u) for q, u in inputs.items() if _is_number(u)},
+                chokepoint=bool(entry.get("chokepoint", False)),
+            )
+        )
+    for i, p in enumerate(products):
+        for q in p.inputs:
+            if q not in seen:
+                problems.append(f"products[{i}] ({p.name}).inputs.{q}: unknown product {q!r}")
+            if q == p.name:
+                problems.append(
+                    f"products[{i}] ({p.name}).inputs.{q}: a product cannot be its own input"
+                )
+    cycle = find_cycle({p.name: p.inputs for p in products})
+    if cycle:
+        problems.append(f"products: the bill of materials has a cycle: {' -> '.join(cycle)}")
+    return products, problems
+
+
+def _parse_states(raw: Any, product_names: set[str]) -> tuple[list[StateSpec], list[str]]:
+    if not isinstance(raw, list) or not raw:
+        return [], ["states: required, a non-empty array of [[states]] tables"]
+    problems: list[str] = []
+    states: list[StateSpec] = []
+    known = {"code", "name", "role", "demand"}
+    for i, entry in enumerate(raw):
+        where = f"states[{i}]"
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: must be a table")
+            continue
+        problems += [
+            f"{where}.{k}: unknown field (known: {', '.join(sorted(known))})"
+            for k in entry
+            if k not in known
+        ]
+        code = entry.get("code")
+        if not (isinstance(code, str) and len(code) == 3 and code.isalpha() and code.isupper()):
+            problems.append(
+                f'{where}.code: must be an ISO 3166 alpha-3 code like "KOR", got {code!r}'
+            )
+            continue
+        if code in {s.code for s in states}:
+            problems.append(f"{where}.code: duplicate state {code!r}")
+        role = entry.get("role", "ally")
+        if role not in ("hub", "ally"):
+            problems.append(f'{where}.role: must be "hub" or "ally", got {role!r}')
+        demand = entry.get("demand", {})
+        if not isinstance(demand, dict):
+            problems.append(f"{where}.demand: must be a table of end item = units per week")
+            demand = {}
+        for e, units in demand.items():
+            if e not in product_names:
+                problems.append(f"{where}.demand.{e}: unknown product {e!r}")
+            if not _is_number(units) or units < 0:
+                problems.append(f"{where}.demand.{e}: must be a number >= 0, got {units!r}")
+        states.append(
+            StateSpec(
+                code=code,
+                name=str(entry.get("name", code)),
+                role=role,
+                demand={e: float(u) for e, u in demand.items() if _is_number(u)},
+            )
+        )
+    return states, problems
+
+
+def _parse_firms(
+    raw: Any, product_names: set[str], codes: set[str]
+) -> tuple[list[FirmGroup], list[str]]:
+    if not isinstance(raw, list) or not raw:
+        return [], ["firms: required, a non-empty array of [[firms]] tables"]
+    problems: list[str] = []
+    groups: list[FirmGroup] = []
+    known = {"product", "state", "count", "capacity", "unit_cost"}
+    for i, entry in enumerate(raw):
+        where = f"firms[{i}]"
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: must be a table")
+            continue
+        problems += [
+            f"{where}.{k}: unknown field (known: {', '.join(sorted(known))})"
+            for k in entry
+            if k not in known
+        ]
+        product, state = entry.get("product"), entry.get("state")
+        if product not in product_names:
+            problems.append(f"{where}.product: unknown product {product!r}")
+        if state not in codes:
+            problems.append(f"{where}.state: unknown state {state!r}")
+        count = entry.get("count")
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            problems.append(f"{where}.count: required, an integer >= 1, got {count!r}")
+        capacity = entry.get("capacity")
+        if not _is_number(capacity) or capacity <= 0:
+            problems.append(f"{where}.capacity: required, units per week > 0, got {capacity!r}")
+        cost = entry.get("unit_cost", 1.0)
+        if not _is_number(cost) or cost <= 0:
+            problems.append(f"{where}.unit_cost: must be a number > 0, got {cost!r}")
+        if not any(p.startswith(where + ".") for p in problems):
+            groups.append(FirmGroup(product, state, count, float(capacity), float(cost)))
+    return groups, problems
+
+
+def _parse_borders(raw: Any, codes: set[str]) -> tuple[int, dict[tuple[str, str], int], list[str]]:
+    problems: list[str] = []
+    if not isinstance(raw, dict):
+        return 0, {}, ["cross_border: must be a table"]
+    for k in raw:
+        if k not in ("default_delay_weeks", "pairs"):
+            problems.append(f"cross_border.{k}: unknown field (known: default_delay_weeks, pairs)")
+    default = raw.get("default_delay_weeks", 0)
+    if not isinstance(default, int) or isinstance(default, bool) or default < 0:
+        problems.append(
+            f"cross_border.default_delay_weeks: must be an integer >= 0, got {default!r}"
+        )
+        default = 0
+    pairs: dict[tuple[str, str], int] = {}
+    for key, weeks in raw.get("pairs", {}).items():
+        where = f"cross_border.pairs.{key}"
+        parts = key.split("-")
+        if len(parts) != 2 or not all(p in codes for p in parts) or parts[0] == parts[1]:
+            problems.append(f'{where}: must name two different states as "AAA-BBB"')
+            continue
+        if not isinstance(weeks, int) or isinstance(weeks, bool) or weeks < 0:
+            problems.append(f"{where}: must be an integer number of weeks >= 0, got {weeks!r}")
+            continue
+        # A pair is symmetric unless both directions are given.
+        pairs.setdefault((parts[1], parts[0]), weeks)
+        pairs[(parts[0], parts[1])] = weeks
+    return default, pairs, problems
+
+
+def _check_consistency(
+    products: list[Product], states: list[StateSpec], groups: list[FirmGroup]
+) -> list[str]:
+    """Cross-field checks: every product is made somewhere, demand fits in capacity."""
+    problems: list[str] = []
+    demanded = {e for s in states for e in s.demand}
+    inputs = {q for p in products for q in p.inputs}
+    for e in sorted(demanded & inputs):
+        problems.append(f"states.demand.{e}: {e} is an input of another product, not an end item")
+    if not demanded:
+        problems.append("states.demand: no state demands any end item")
+    reachable: set[str] = set()
+    frontier = list(demanded)
+    by_name = {p.name: p for p in products}
+    while frontier:
+        name = frontier.pop()
+        if name not in reachable:
+            reachable.add(name)
+            frontier += list(by_name[name].inputs)
+    made = {g.product for g in groups}
+    for p in products:
+        if p.name not in reachable:
+            problems.append(f"products ({p.name}): not used by any end item that a state demands")
+        elif p.name not in made:
+            problems.append(f"firms: no firm group makes {p.name!r}, which end items need")
+    if problems:
+        return problems
+    # Baseline requirement of every product, top-down; it must fit within capacity.
+    bom = BillOfMaterials(products, [p.name for p in products if p.name in demanded])
+    capacity = {p.name: 0.0 for p in products}
+    for g in groups:
+        capacity[g.product] += g.capacity
+    requirement = {p.name: 0.0 for p in products}
+    for s in states:
+        for e, d in s.demand.items():
+            requirement[e] += d
+    for i in bom.topological_order():
+        p = bom.products[i]
+        for q, units in p.inputs.items():
+            requirement[q] += units * requirement[p.name]
+    for name, need in requirement.items():
+        if need > capacity[name] * (1 - 1e-9) and need > 0:
+            problems.append(
+                f"firms ({name}): baseline demand {need:g}/week exceeds total capacity "
+                f"{capacity[name]:g}/week; the coalition cannot sit in equilibrium"
+            )
+    return problems

@@ -1,0 +1,293 @@
+"""Wire one scenario as hub-and-spokes, as a production web, or anything in between.
+
+Every topology holds **the same firms with the same capacities and costs**, and every firm runs at
+the same baseline utilisation of its product (total requirement / total capacity), so baseline
+loads are identical too. Only two things differ:
+
+* where end items are assembled: hub-and-spokes moves every allied assembler's line to the hub
+  (licensed or hub-owned); the web leaves it in the ally (co-production);
+* who buys from whom:
+  - hub-and-spokes: a buyer sources at home first, then across a border only with the hub
+    (allies never trade with each other); suppliers are taken cheapest first, so each buyer has
+    as few suppliers as capacity allows (single sourcing by lowest cost);
+  - production web: each buyer splits its need into ``k`` equal parts and matches each part with
+    suppliers in a fresh random order over all allied states (multi-sourcing, lateral trade).
+
+``web_ness`` in [0, 1] interpolates: a share ``1 - web_ness`` of allied assemblers is moved to
+the hub, and every buyer's need and every supplier's output is split, ``1 - web_ness`` wired by
+the hub-and-spokes rule and ``web_ness`` by the web rule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from webmodel.network import Firms, Network
+from webmodel.scenario import Scenario, ScenarioError
+
+TOPOLOGIES = {"hub-and-spokes": 0.0, "production-web": 1.0}
+_TINY = 1e-12
+
+
+def resolve_web_ness(topology: str | None, web_ness: float | None) -> tuple[str, float]:
+    """Turn ``--topology`` / ``--web-ness`` into (label, web_ness); web_ness wins if given."""
+    if web_ness is not None:
+        if not 0.0 <= float(web_ness) <= 1.0:
+            raise ValueError(f"web_ness must be in [0, 1], got {web_ness}")
+        w = float(web_ness)
+        label = {0.0: "hub-and-spokes", 1.0: "production-web"}.get(w, f"web-ness-{w:g}")
+        return label, w
+    topology = topology or "production-web"
+    if topology not in TOPOLOGIES:
+        raise ValueError(f"topology must be one of {', '.join(TOPOLOGIES)}, got {topology!r}")
+    return topology, TOPOLOGIES[topology]
+
+
+def make_firms(scenario: Scenario) -> Firms:
+    """The scenario's firms, identical for every topology and seed.
+
+    A group's capacity is split over its firms with a gentle size profile (share of firm k
+    proportional to 1/sqrt(k+1)), so firms differ in size as real suppliers do; costs within a
+    group rise slightly with the firm's rank so that "cheapest first" has a definite order.
+    """
+    index = {p.name: i for i, p in enumerate(scenario.products)}
+    codes = {c: i for i, c in enumerate(scenario.state_codes)}
+    names, product, state, capacity, cost = [], [], [], [], []
+    for g in scenario.firm_groups:
+        shares = 1.0 / np.sqrt(np.arange(1, g.count + 1))
+        shares /= shares.sum()
+        for k in range(g.count):
+            names.append(f"{g.state}-{g.product}-{k + 1}")
+            product.append(index[g.product])
+            state.append(codes[g.state])
+            capacity.append(g.capacity * shares[k])
+            cost.append(g.unit_cost * (1.0 + 0.02 * k / max(1, g.count)))
+    state_arr = np.array(state, dtype=np.int64)
+    return Firms(
+        name=names,
+        product=np.array(product, dtype=np.int64),
+        state=state_arr,
+        home_state=state_arr.copy(),
+        capacity=np.array(capacity, dtype=float),
+        unit_cost=np.array(cost, dtype=float),
+    )
+
+
+def build_network(
+    scenario: Scenario,
+    topology: str | None = "production-web",
+    web_ness: float | None = None,
+    rng: np.random.Generator | int | None = None,
+) -> Network:
+    """Wire ``scenario`` into a topology. Same scenario and seed -> same network."""
+    label, w = resolve_web_ness(topology, web_ness)
+    rng = np.random.default_rng(rng)
+    firms = make_firms(scenario)
+    bom = scenario.bom()
+    hub = scenario.state_codes.index(scenario.hub)
+    n_products = len(scenario.products)
+
+    # 1. Assembly location: a share (1 - w) of allied assemblers, in a seeded order, moves to the
+    #    hub. The order is drawn for every w, so a larger w moves a subset of a smaller one's.
+    assemblers = np.flatnonzero(np.isin(firms.product, bom.end_items) & (firms.state != hub))
+    order = rng.permutation(assemblers)
+    moved = order[: round((1.0 - w) * len(order))]
+    firms.state[moved] = hub
+
+    # 2. Slots: each firm's inputs (grouped by firm), then each state's demanded end items.
+    slot_firm, slot_state, slot_product, slot_coef = [], [], [], []
+    for i in range(len(firms)):
+        for q in bom.inputs_of(firms.product[i]):
+            slot_firm.append(i)
+            slot_state.append(firms.state[i])
+            slot_product.append(q)
+            slot_coef.append(bom.coefficients[firms.product[i], q])
+    for s, spec in enumerate(scenario.states):
+        for e in bom.end_items:
+            if spec.demand.get(bom.products[e].name, 0.0) > 0:
+                slot_firm.append(-1)
+                slot_state.append(s)
+                slot_product.append(e)
+                slot_coef.append(1.0)
+    slot_firm_a = np.array(slot_firm, dtype=np.int64)
+    slot_state_a = np.array(slot_state, dtype=np.int64)
+    slot_product_a = np.array(slot_product, dtype=np.int64)
+    slot_coef_a = np.array(slot_coef, dtype=float)
+
+    # 3. Baseline needs: every firm runs at its product's utilisation u_p.
+    capacity = np.bincount(firms.product, firms.capacity, minlength=n_products)
+    requirement = np.zeros(n_products)
+    for s in scenario.states:
+        for e, d in s.demand.items():
+            requirement[bom.index[e]] += d
+    for p in bom.topological_order():
+        requirement += bom.coefficients[p] * requirement[p]
+    utilisation = np.divide(requirement, capacity, out=np.zeros(n_products), where=capacity > 0)
+    output = utilisation[firms.product] * firms.capacity
+    slot_need = np.where(slot_firm_a >= 0, slot_coef_a * output[np.maximum(slot_firm_a, 0)], 0.0)
+    state_slots = np.flatnonzero(slot_firm_a < 0)
+    for k in state_slots:
+        spec = scenario.states[slot_state_a[k]]
+        slot_need[k] = spec.demand[bom.products[slot_product_a[k]].name]
+
+    # 4. Match suppliers to slots, product by product.
+    sup_list, slot_list, flow_list = [], [], []
+    for p in range(n_products):
+        buyers = np.flatnonzero(slot_product_a == p)
+        sellers = np.flatnonzero(firms.product == p)
+        if len(buyers) == 0:
+            continue
+        parts = []
+        if w < 1.0:
+            parts.append(
+                _hub_and_spokes(
+                    slot_need[buyers] * (1 - w),
+                    slot_state_a[buyers],
+                    output[sellers] * (1 - w),
+                    firms.state[sellers],
+                    firms.unit_cost[sellers],
+                    hub,
+                    scenario.products[p].name,
+                    scenario.state_codes,
+                )
+            )
+        if w > 0.0:
+            parts.append(
+                _web(
+                    slot_need[buyers] * w,
+                    output[sellers] * w,
+                    scenario.parameters.suppliers_per_input,
+                    rng,
+                )
+            )
+        for b, s, f in parts:
+            slot_list.append(buyers[b])
+            sup_list.append(sellers[s])
+            flow_list.append(f)
+    link_slot = np.concatenate(slot_list)
+    link_supplier = np.concatenate(sup_list)
+    flow = np.concatenate(flow_list)
+
+    # Merge duplicate (slot, supplier) pairs and sort links by slot.
+    key = link_slot * len(firms) + link_supplier
+    unique, inverse = np.unique(key, return_inverse=True)
+    flow = np.bincount(inverse, flow)
+    link_slot = unique // len(firms)
+    link_supplier = unique % len(firms)
+    keep = flow > _TINY * max(1.0, flow.max())
+    link_slot, link_supplier, flow = link_slot[keep], link_supplier[keep], flow[keep]
+    weight = flow / np.bincount(link_slot, flow, minlength=len(slot_product_a))[link_slot]
+
+    lead = _lead_times(scenario, firms, link_supplier, slot_state_a[link_slot], bom.lead_times)
+    network = Network(
+        scenario=scenario,
+        topology=label,
+        web_ness=w,
+        firms=firms,
+        slot_firm=slot_firm_a,
+        slot_state=slot_state_a,
+        slot_product=slot_product_a,
+        slot_coef=slot_coef_a,
+        link_supplier=link_supplier,
+        link_slot=link_slot,
+        link_weight=weight,
+        link_lead=lead,
+    )
+    problems = network.check_feasible()
+    if problems:
+        raise ScenarioError(problems, f"{label} wiring of scenario {scenario.name}")
+    return network
+
+
+def _lead_times(scenario, firms, supplier, buyer_state, product_lead) -> np.ndarray:
+    codes = scenario.state_codes
+    n = len(codes)
+    border = np.array(
+        [[scenario.border_delay(codes[a], codes[b]) for b in range(n)] for a in range(n)],
+        dtype=np.int64,
+    )
+    return product_lead[firms.product[supplier]] + border[firms.state[supplier], buyer_state]
+
+
+# --- matching rules ---------------------------------------------------------------------------
+
+
+def northwest_corner(need: np.ndarray, supply: np.ndarray):
+    """Match buyers to suppliers in the given orders, filling each buyer from the next supplier.
+
+    Both sides are laid on one line by cumulative sums; every overlap of a buyer's interval with
+    a supplier's interval is a flow. If totals differ, matching stops at the smaller one.
+
+    Returns:
+        (buyer positions, supplier positions, flows, leftover need, leftover supply).
+    """
+    cb = np.concatenate(([0.0], np.cumsum(need)))
+    cs = np.concatenate(([0.0], np.cumsum(supply)))
+    total = min(cb[-1], cs[-1])
+    points = np.unique(np.concatenate((cb, cs)))
+    points = points[points <= total]
+    if len(points) < 2:
+        return (np.zeros(0, np.int64),) * 2 + (np.zeros(0), need.copy(), supply.copy())
+    mids = 0.5 * (points[:-1] + points[1:])
+    lengths = np.diff(points)
+    b = np.searchsorted(cb, mids, side="right") - 1
+    s = np.searchsorted(cs, mids, side="right") - 1
+    keep = lengths > _TINY * max(1.0, total)
+    b, s, lengths = b[keep], s[keep], lengths[keep]
+    left_need = need - np.bincount(b, lengths, minlength=len(need))
+    left_supply = supply - np.bincount(s, lengths, minlength=len(supply))
+    return b, s, lengths, np.maximum(left_need, 0.0), np.maximum(left_supply, 0.0)
+
+
+def _hub_and_spokes(need, buyer_state, supply, seller_state, cost, hub, product, codes):
+    """Allies buy at home first; allies' shortfalls come from the hub; the hub's buyers take the
+    rest (the hub's and every ally's spare output). Cheapest suppliers first at every stage."""
+    out_b, out_s, out_f = [], [], []
+    need = need.copy()
+    supply = supply.copy()
+
+    def match(bi: np.ndarray, si: np.ndarray) -> None:
+        si = si[np.argsort(cost[si], kind="stable")]
+        b, s, f, left_need, left_supply = northwest_corner(need[bi], supply[si])
+        out_b.append(bi[b])
+        out_s.append(si[s])
+        out_f.append(f)
+        need[bi] = left_need
+        supply[si] = left_supply
+
+    for state in np.unique(np.concatenate((buyer_state, seller_state))):
+        if state == hub:
+            continue  # the hub's own buyers come last, after allies' shortfalls
+        match(np.flatnonzero(buyer_state == state), np.flatnonzero(seller_state == state))
+    # Allies short of supply at home buy from the hub's suppliers ...
+    ally_short = np.flatnonzero((buyer_state != hub) & (need > _TINY))
+    match(ally_short, np.flatnonzero(seller_state == hub))
+    # ... and the hub's buyers take the rest of the hub's and every ally's spare output.
+    match(np.flatnonzero(buyer_state == hub), np.arange(len(supply)))
+    unmet = np.flatnonzero(need > 1e-9 * max(1.0, need.sum() + 1))
+    if len(unmet) and need[unmet].sum() > 1e-9 * max(1.0, supply.sum()):
+        where = sorted({codes[buyer_state[i]] for i in unmet})
+        spare = sorted({codes[seller_state[i]] for i in np.flatnonzero(supply > _TINY)})
+        raise ScenarioError(
+            [
+                f"hub-and-spokes cannot supply {product} to buyers in {', '.join(where)}: "
+                f"allies may buy only at home or from the hub, and the spare output is in "
+                f"{', '.join(spare) or 'no state'}. Give {product} a producer in the hub or in "
+                f"those states, or change capacities."
+            ],
+            "scenario",
+        )
+    return np.concatenate(out_b), np.concatenate(out_s), np.concatenate(out_f)
+
+
+def _web(need, supply, k, rng):
+    """k rounds, each matching 1/k of every need with suppliers in a fresh random order."""
+    out_b, out_s, out_f = [], [], []
+    for _ in range(k):
+        bo = rng.permutation(len(need))
+        so = rng.permutation(len(supply))
+        b, s, f, _, _ = northwest_corner(need[bo] / k, supply[so] / k)
+        out_b.append(bo[b])
+        out_s.append(so[s])
+        out_f.append(f)
+    return np.concatenate(out_b), np.concatenate(out_s), np.concatenate(out_f)
