@@ -45,16 +45,48 @@ class Firm(mesa.Agent):
 
     def __init__(self, model: CoalitionModel, index: int) -> None:
         super().__init__(model)
-        net = model.network
         self.index = index
-        self.label = net.firms.name[index]
-        self.product = net.product_names[net.firms.product[index]]
-        self.state = net.state_codes[net.firms.state[index]]
-        self.home_state = net.state_codes[net.firms.home_state[index]]
-        self.tier = int(model.bom.tiers[net.firms.product[index]])
-        self.capacity = float(net.firms.capacity[index])
-        self.unit_cost = float(net.firms.unit_cost[index])
-        self.baseline_output = float(net.baseline_output[index])
+
+    # Static attributes are read from the network on demand: creating 10,000 firms stays cheap.
+    @property
+    def label(self) -> str:
+        return self.model.network.firms.name[self.index]
+
+    @property
+    def product(self) -> str:
+        net = self.model.network
+        return net.product_names[net.firms.product[self.index]]
+
+    @property
+    def state(self) -> str:
+        """Where the firm produces in this topology (hub-and-spokes moves assemblers to the hub)."""
+        net = self.model.network
+        return net.state_codes[net.firms.state[self.index]]
+
+    @property
+    def home_state(self) -> str:
+        """The state the scenario places the firm in."""
+        net = self.model.network
+        return net.state_codes[net.firms.home_state[self.index]]
+
+    @property
+    def tier(self) -> int:
+        """Depth below the end items in the bill of materials (0 = end-item assembler)."""
+        return int(self.model.bom.tiers[self.model.network.firms.product[self.index]])
+
+    @property
+    def capacity(self) -> float:
+        """Nominal capacity, units per week."""
+        return float(self.model.network.firms.capacity[self.index])
+
+    @property
+    def unit_cost(self) -> float:
+        return float(self.model.network.firms.unit_cost[self.index])
+
+    @property
+    def baseline_output(self) -> float:
+        """Output per week in the no-shock equilibrium."""
+        return float(self.model.network.baseline_output[self.index])
 
     @property
     def output(self) -> float:

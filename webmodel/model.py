@@ -61,6 +61,7 @@ class CoalitionModel(mesa.Model):
         rng: int | np.random.Generator | None = None,
     ) -> None:
         super().__init__(rng=rng)
+        self.seed = int(rng) if isinstance(rng, int | np.integer) else None
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
         if surge < 0:

@@ -94,21 +94,29 @@ def build_network(
     moved = order[: round((1.0 - w) * len(order))]
     firms.state[moved] = hub
 
-    # 2. Slots: each firm's inputs (grouped by firm), then each state's demanded end items.
-    slot_firm, slot_state, slot_product, slot_coef = [], [], [], []
-    for i in range(len(firms)):
-        for q in bom.inputs_of(firms.product[i]):
-            slot_firm.append(i)
-            slot_state.append(firms.state[i])
-            slot_product.append(q)
-            slot_coef.append(bom.coefficients[firms.product[i], q])
-    for s, spec in enumerate(scenario.states):
-        for e in bom.end_items:
-            if spec.demand.get(bom.products[e].name, 0.0) > 0:
-                slot_firm.append(-1)
-                slot_state.append(s)
-                slot_product.append(e)
-                slot_coef.append(1.0)
+    # 2. Slots: each firm's inputs (grouped by firm, inputs in product order), then each state's
+    #    demanded end items.
+    inputs = [bom.inputs_of(p) for p in range(n_products)]
+    n_inputs = np.array([len(i) for i in inputs], dtype=np.int64)
+    table = np.zeros((n_products, max(1, n_inputs.max())), dtype=np.int64)
+    for p, row in enumerate(inputs):
+        table[p, : len(row)] = row
+    per_firm = n_inputs[firms.product]
+    slot_firm = np.repeat(np.arange(len(firms)), per_firm)
+    position = np.arange(len(slot_firm)) - np.repeat(np.cumsum(per_firm) - per_firm, per_firm)
+    slot_product = table[firms.product[slot_firm], position]
+    slot_state = firms.state[slot_firm]
+    slot_coef = bom.coefficients[firms.product[slot_firm], slot_product]
+    demanded = [
+        (s, e)
+        for s, spec in enumerate(scenario.states)
+        for e in bom.end_items
+        if spec.demand.get(bom.products[e].name, 0.0) > 0
+    ]
+    slot_firm = np.concatenate((slot_firm, np.full(len(demanded), -1)))
+    slot_state = np.concatenate((slot_state, [s for s, _ in demanded]))
+    slot_product = np.concatenate((slot_product, [e for _, e in demanded]))
+    slot_coef = np.concatenate((slot_coef, np.ones(len(demanded))))
     slot_firm_a = np.array(slot_firm, dtype=np.int64)
     slot_state_a = np.array(slot_state, dtype=np.int64)
     slot_product_a = np.array(slot_product, dtype=np.int64)

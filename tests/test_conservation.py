@@ -1,0 +1,69 @@
+"""Material is conserved and nothing goes negative, also far from equilibrium."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from webmodel.model import CoalitionModel
+
+
+def _stressed_run(scenario, topology, steps=150):
+    """A surge, then a quarter of all firms down for 20 weeks, then recovery."""
+    model = CoalitionModel(scenario, topology=topology, surge=2.5, surge_start=5, steps=steps,
+                           rng=2)
+    down = model.rng.permutation(model.network.n_firms)[: model.network.n_firms // 4]
+    minima = {"stock": np.inf, "backlog": np.inf, "in_transit": np.inf, "pipeline": np.inf}
+    for week in range(1, steps + 1):
+        model.engine.availability[down] = 0.0 if 30 <= week < 50 else 1.0
+        model.step()
+        e = model.engine
+        minima["stock"] = min(minima["stock"], e.stock.min())
+        minima["backlog"] = min(minima["backlog"], e.backlog.min())
+        minima["in_transit"] = min(minima["in_transit"], e.in_transit.min())
+        minima["pipeline"] = min(minima["pipeline"], e.pipeline.min())
+    return model, minima
+
+
+@pytest.mark.parametrize("topology", ["hub-and-spokes", "production-web"])
+def test_no_negative_stock_backlog_or_transit(scenario, topology):
+    model, minima = _stressed_run(scenario, topology)
+    scale = model.network.baseline_output.max()
+    for name, value in minima.items():
+        assert value >= -1e-9 * scale, f"{name} went negative: {value}"
+    assert model.series("final_backlog").max() > 0  # the stress did bite
+
+
+@pytest.mark.parametrize("topology", ["hub-and-spokes", "production-web"])
+def test_material_balance_closes_every_step(scenario, topology):
+    model, _ = _stressed_run(scenario, topology)
+    production = model.series("production")
+    shipped = model.series("shipped")
+    consumed = model.series("consumed")
+    held = model.series("stock") + model.series("in_transit")
+    # End items leave the system when they arrive at a state.
+    delivered = np.zeros_like(production)
+    for k, item in enumerate(model.slot_items):
+        delivered[:, model.bom.index[item]] += model.series("delivered")[:, k]
+
+    # A supplier ships exactly what it produced (no finished-goods stock is kept).
+    np.testing.assert_allclose(shipped, production, rtol=1e-9, atol=1e-7)
+    # stock + in transit changes by what was made, minus what was used or delivered.
+    change = np.diff(held, axis=0)
+    flow = (production - consumed - delivered)[1:]
+    scale = held.max()
+    assert np.max(np.abs(change - flow)) <= 1e-9 * scale
+
+
+def test_deliveries_never_exceed_what_was_made_or_in_transit(scenario):
+    model, _ = _stressed_run(scenario, "production-web")
+    end_items = model.bom.end_items
+    initial_transit = model.network.baseline_link_flow() * model.network.link_lead
+    start = np.bincount(model.network.link_product, initial_transit,
+                        minlength=len(model.bom.products))[end_items]
+    made = np.cumsum(model.series("production")[:, end_items], axis=0)
+    arrived = np.zeros_like(made)
+    for k, item in enumerate(model.slot_items):
+        col = list(end_items).index(model.bom.index[item])
+        arrived[:, col] += np.cumsum(model.series("delivered")[:, k])
+    assert np.all(arrived <= start + made + 1e-6)

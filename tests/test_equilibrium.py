@@ -1,0 +1,41 @@
+"""With no shock the model sits exactly at its initial equilibrium (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import WEB_NESS_LEVELS
+from webmodel.model import CoalitionModel
+
+
+@pytest.mark.parametrize("web_ness", WEB_NESS_LEVELS)
+@pytest.mark.parametrize("rationing", ["proportional", "priority"])
+def test_no_shock_stays_at_equilibrium(scenario, web_ness, rationing):
+    model = CoalitionModel(scenario, web_ness=web_ness, steps=300, rationing=rationing, rng=7)
+    first_stock = model.engine.stock.copy()
+    model.run()
+
+    demanded = model.series("demanded")
+    delivered = model.series("delivered")
+    assert demanded.shape == (300, len(model.slot_states))
+    np.testing.assert_allclose(delivered, demanded, rtol=1e-9, atol=0)
+    assert np.all(model.series("final_backlog") <= 1e-9 * demanded.max())
+
+    # Inventories stay at target (n weeks of baseline input use) and pipelines stay full.
+    np.testing.assert_allclose(model.engine.stock, first_stock, rtol=1e-9)
+    stock = model.series("stock")
+    np.testing.assert_allclose(stock, np.broadcast_to(stock[0], stock.shape), rtol=1e-9, atol=1e-9)
+    transit = model.series("in_transit")
+    np.testing.assert_allclose(transit, np.broadcast_to(transit[0], transit.shape), rtol=1e-9)
+    np.testing.assert_allclose(model.engine.production, model.network.baseline_output, rtol=1e-9)
+    np.testing.assert_allclose(model.series("alpha_mean"), 1.0, rtol=0, atol=1e-12)
+
+
+def test_initial_stock_is_target_cover(scenario):
+    model = CoalitionModel(scenario, rng=1)
+    engine = model.engine
+    base = model.network.baseline_output
+    expected = scenario.parameters.target_cover_weeks * engine.slot_coef * base[engine.slot_firm]
+    np.testing.assert_allclose(engine.stock, expected)
+    assert np.all(expected > 0)
