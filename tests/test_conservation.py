@@ -10,8 +10,9 @@ from webmodel.model import CoalitionModel
 
 def _stressed_run(scenario, topology, steps=150):
     """A surge, then a quarter of all firms down for 20 weeks, then recovery."""
-    model = CoalitionModel(scenario, topology=topology, surge=2.5, surge_start=5, steps=steps,
-                           rng=2)
+    model = CoalitionModel(
+        scenario, topology=topology, surge=2.5, surge_start=5, steps=steps, rng=2
+    )
     down = model.rng.permutation(model.network.n_firms)[: model.network.n_firms // 4]
     minima = {"stock": np.inf, "backlog": np.inf, "in_transit": np.inf, "pipeline": np.inf}
     for week in range(1, steps + 1):
@@ -59,8 +60,9 @@ def test_deliveries_never_exceed_what_was_made_or_in_transit(scenario):
     model, _ = _stressed_run(scenario, "production-web")
     end_items = model.bom.end_items
     initial_transit = model.network.baseline_link_flow() * model.network.link_lead
-    start = np.bincount(model.network.link_product, initial_transit,
-                        minlength=len(model.bom.products))[end_items]
+    start = np.bincount(
+        model.network.link_product, initial_transit, minlength=len(model.bom.products)
+    )[end_items]
     made = np.cumsum(model.series("production")[:, end_items], axis=0)
     arrived = np.zeros_like(made)
     for k, item in enumerate(model.slot_items):

@@ -11,8 +11,13 @@ from webmodel.recorder import VARIABLES
 
 def _run_both(scenario, steps=120, **kwargs):
     fast = CoalitionModel(scenario, steps=steps, rng=11, **kwargs)
-    slow = CoalitionModel(network=fast.network, steps=steps, rng=11, engine="reference",
-                          **{k: v for k, v in kwargs.items() if k not in ("topology", "web_ness")})
+    slow = CoalitionModel(
+        network=fast.network,
+        steps=steps,
+        rng=11,
+        engine="reference",
+        **{k: v for k, v in kwargs.items() if k not in ("topology", "web_ness")},
+    )
     return fast.run(), slow.run()
 
 
@@ -36,8 +41,15 @@ def test_engine_equals_reference_under_surge(scenario, topology):
 
 def test_engine_equals_reference_priority_rationing_half_web(scenario):
     fast, slow = _run_both(
-        scenario, web_ness=0.5, surge=1.6, surge_start=3, rationing="priority",
-        target_cover_weeks=2.0, adjustment_time=3.0, alpha_max=1.4, alpha_time=5.0,
+        scenario,
+        web_ness=0.5,
+        surge=1.6,
+        surge_start=3,
+        rationing="priority",
+        target_cover_weeks=2.0,
+        adjustment_time=3.0,
+        alpha_max=1.4,
+        alpha_time=5.0,
     )
     _assert_same(fast, slow)
 
@@ -54,8 +66,9 @@ def test_engine_equals_reference_with_firms_down(scenario):
             slow.engine.firms[i].availability = level
         fast.step()
         slow.step()
-    assert fast.series("production")[:, fast.bom.index["tnt"]].min() < 0.9 * (
-        fast.series("production")[0, fast.bom.index["tnt"]]
+    assert (
+        fast.series("production")[:, fast.bom.index["tnt"]].min()
+        < 0.9 * (fast.series("production")[0, fast.bom.index["tnt"]])
     )
     _assert_same(fast, slow)
 
@@ -63,7 +76,14 @@ def test_engine_equals_reference_with_firms_down(scenario):
 def test_a_wrong_engine_would_be_caught(scenario):
     """The comparison is sensitive: a small change in one parameter is detected."""
     fast = CoalitionModel(scenario, steps=60, rng=3, surge=2.0, surge_start=5).run()
-    other = CoalitionModel(network=fast.network, steps=60, rng=3, surge=2.0, surge_start=5,
-                           engine="reference", adjustment_time=4.01).run()
+    other = CoalitionModel(
+        network=fast.network,
+        steps=60,
+        rng=3,
+        surge=2.0,
+        surge_start=5,
+        engine="reference",
+        adjustment_time=4.01,
+    ).run()
     with pytest.raises(AssertionError):
         _assert_same(fast, other)

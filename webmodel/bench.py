@@ -33,7 +33,10 @@ class BenchRow:
 
 
 def bench_size(
-    firms: int, steps: int, seed: int = 1, max_reference_s: float = 60.0,
+    firms: int,
+    steps: int,
+    seed: int = 1,
+    max_reference_s: float = 60.0,
     reference_rate: float | None = None,
 ) -> tuple[BenchRow, float | None]:
     """Time one size. ``reference_rate`` (seconds per link-step, from a smaller size) decides
@@ -50,25 +53,38 @@ def bench_size(
     reference_s = ratio = diff = rate = None
     estimate = reference_rate * links * steps if reference_rate else 0.0
     if estimate <= max_reference_s:
-        slow = CoalitionModel(network=fast.network, steps=steps, engine="reference", rng=seed, **surge)
+        slow = CoalitionModel(
+            network=fast.network, steps=steps, engine="reference", rng=seed, **surge
+        )
         start = time.perf_counter()
         slow.run()
         reference_s = time.perf_counter() - start
         ratio = reference_s / engine_s
         rate = reference_s / (links * steps)
         diff = max(
-            float(np.max(np.abs(fast.series(v) - slow.series(v)))
-                  / max(1e-300, float(np.max(np.abs(slow.series(v))))))
+            float(
+                np.max(np.abs(fast.series(v) - slow.series(v)))
+                / max(1e-300, float(np.max(np.abs(slow.series(v)))))
+            )
             for v in VARIABLES
         )
-    return BenchRow(firms=fast.network.n_firms, links=links, steps=steps, build_s=build_s,
-                    engine_s=engine_s, reference_s=reference_s, ratio=ratio,
-                    max_rel_diff=diff), rate
+    return BenchRow(
+        firms=fast.network.n_firms,
+        links=links,
+        steps=steps,
+        build_s=build_s,
+        engine_s=engine_s,
+        reference_s=reference_s,
+        ratio=ratio,
+        max_rel_diff=diff,
+    ), rate
 
 
 def run_bench(
-    sizes: tuple[tuple[int, int], ...] = DEFAULT_SIZES, seed: int = 1,
-    max_reference_s: float = 60.0, progress=None,
+    sizes: tuple[tuple[int, int], ...] = DEFAULT_SIZES,
+    seed: int = 1,
+    max_reference_s: float = 60.0,
+    progress=None,
 ) -> list[BenchRow]:
     rows = []
     rate = None
@@ -82,13 +98,17 @@ def run_bench(
 
 
 def format_rows(rows: list[BenchRow]) -> str:
-    head = f"{'firms':>7} {'links':>7} {'steps':>6} {'build s':>8} {'engine s':>9} " \
-           f"{'reference s':>12} {'ratio':>7} {'max rel diff':>13}"
+    head = (
+        f"{'firms':>7} {'links':>7} {'steps':>6} {'build s':>8} {'engine s':>9} "
+        f"{'reference s':>12} {'ratio':>7} {'max rel diff':>13}"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         ref = f"{r.reference_s:12.3f}" if r.reference_s is not None else f"{'skipped':>12}"
         ratio = f"{r.ratio:6.0f}x" if r.ratio is not None else f"{'-':>7}"
         diff = f"{r.max_rel_diff:13.1e}" if r.max_rel_diff is not None else f"{'-':>13}"
-        lines.append(f"{r.firms:7d} {r.links:7d} {r.steps:6d} {r.build_s:8.3f} "
-                     f"{r.engine_s:9.3f} {ref} {ratio} {diff}")
+        lines.append(
+            f"{r.firms:7d} {r.links:7d} {r.steps:6d} {r.build_s:8.3f} "
+            f"{r.engine_s:9.3f} {ref} {ratio} {diff}"
+        )
     return "\n".join(lines)

@@ -55,20 +55,42 @@ def _unit_float(text: str) -> float:
 
 def _add_scenario_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", metavar="FILE", help="scenario TOML file (default: built-in)")
-    p.add_argument("--firms", type=_positive_int, metavar="N",
-                   help="scale the scenario to about N firms, same proportions")
+    p.add_argument(
+        "--firms",
+        type=_positive_int,
+        metavar="N",
+        help="scale the scenario to about N firms, same proportions",
+    )
     p.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
 
 
 def _add_run_options(p: argparse.ArgumentParser, steps: int, surge: float) -> None:
-    p.add_argument("--steps", type=_positive_int, default=steps, metavar="N",
-                   help=f"weeks to simulate (default {steps})")
-    p.add_argument("--surge", type=_non_negative_float, default=surge, metavar="FACTOR",
-                   help=f"factor on final demand from --surge-start on (default {surge:g})")
-    p.add_argument("--surge-start", type=_positive_int, default=10, metavar="STEP",
-                   help="first week of surged demand (default 10)")
-    p.add_argument("--rationing", choices=("proportional", "priority"),
-                   help="how a short supplier shares output (default: the scenario's)")
+    p.add_argument(
+        "--steps",
+        type=_positive_int,
+        default=steps,
+        metavar="N",
+        help=f"weeks to simulate (default {steps})",
+    )
+    p.add_argument(
+        "--surge",
+        type=_non_negative_float,
+        default=surge,
+        metavar="FACTOR",
+        help=f"factor on final demand from --surge-start on (default {surge:g})",
+    )
+    p.add_argument(
+        "--surge-start",
+        type=_positive_int,
+        default=10,
+        metavar="STEP",
+        help="first week of surged demand (default 10)",
+    )
+    p.add_argument(
+        "--rationing",
+        choices=("proportional", "priority"),
+        help="how a short supplier shares output (default: the scenario's)",
+    )
 
 
 def _load(args: argparse.Namespace) -> Scenario:
@@ -78,8 +100,13 @@ def _load(args: argparse.Namespace) -> Scenario:
     return scenario
 
 
-def _model(scenario: Scenario, args: argparse.Namespace, topology: str | None,
-           web_ness: float | None, network=None):
+def _model(
+    scenario: Scenario,
+    args: argparse.Namespace,
+    topology: str | None,
+    web_ness: float | None,
+    network=None,
+):
     from webmodel.model import CoalitionModel
 
     return CoalitionModel(
@@ -124,21 +151,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.series:
         write_parquet_atomic(series_table(model), args.series)
     if args.json:
-        print(json.dumps({"params": run_params(model), "totals": result,
-                          "seconds": round(elapsed, 4)}))
+        print(
+            json.dumps(
+                {"params": run_params(model), "totals": result, "seconds": round(elapsed, 4)}
+            )
+        )
         return 0
     p = run_params(model)
-    print(f"webmodel run: scenario {p['scenario']}, {p['topology']} (web_ness {p['web_ness']:g}), "
-          f"{p['firms']} firms, {p['links']} links")
-    print(f"  {p['steps']} weeks, surge x{p['surge']:g} from week {p['surge_start']}, "
-          f"seed {p['seed']}, {elapsed:.2f} s\n")
+    print(
+        f"webmodel run: scenario {p['scenario']}, {p['topology']} (web_ness {p['web_ness']:g}), "
+        f"{p['firms']} firms, {p['links']} links"
+    )
+    print(
+        f"  {p['steps']} weeks, surge x{p['surge']:g} from week {p['surge_start']}, "
+        f"seed {p['seed']}, {elapsed:.2f} s\n"
+    )
     print(f"  {'':24} {'demanded':>12} {'delivered':>12} {'fill':>7}")
     rows = [("all end items", result["overall"])]
     rows += [(f"end item {k}", v) for k, v in result["by_end_item"].items()]
     rows += [(f"state {k}", v) for k, v in result["by_state"].items()]
     for label, v in rows:
-        print(f"  {label:24} {_fmt(v['demanded']):>12} {_fmt(v['delivered']):>12} "
-              f"{_pct(v['fill_rate']):>7}")
+        print(
+            f"  {label:24} {_fmt(v['demanded']):>12} {_fmt(v['delivered']):>12} "
+            f"{_pct(v['fill_rate']):>7}"
+        )
     print(f"\n  end items owed at the end (backlog): {_fmt(result['final_backlog'])}")
     if args.series:
         print(f"  series written to {args.series}")
@@ -158,28 +194,39 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(json.dumps({topo: t for topo, (_, t) in results.items()}))
         return 0
     m = results["production-web"][0]
-    print(f"webmodel compare: scenario {scenario.name}, {m.network.n_firms} firms, "
-          f"{args.steps} weeks, demand x{args.surge:g} from week {args.surge_start}, "
-          f"seed {args.seed}")
+    print(
+        f"webmodel compare: scenario {scenario.name}, {m.network.n_firms} firms, "
+        f"{args.steps} weeks, demand x{args.surge:g} from week {args.surge_start}, "
+        f"seed {args.seed}"
+    )
     print("Same firms, same capacity, same seed; only the wiring differs.\n")
-    head = (f"  {'':22} {'demanded':>10} | {'hub-and-spokes':>14} {'fill':>6} | "
-            f"{'production-web':>14} {'fill':>6} | {'web - hub':>10}")
+    head = (
+        f"  {'':22} {'demanded':>10} | {'hub-and-spokes':>14} {'fill':>6} | "
+        f"{'production-web':>14} {'fill':>6} | {'web - hub':>10}"
+    )
     print(head)
     print("  " + "-" * (len(head) - 2))
 
     def row(label: str, a: dict, b: dict) -> None:
-        print(f"  {label:22} {_fmt(a['demanded']):>10} | {_fmt(a['delivered']):>14} "
-              f"{_pct(a['fill_rate']):>6} | {_fmt(b['delivered']):>14} {_pct(b['fill_rate']):>6} | "
-              f"{b['delivered'] - a['delivered']:>+10,.0f}")
+        print(
+            f"  {label:22} {_fmt(a['demanded']):>10} | {_fmt(a['delivered']):>14} "
+            f"{_pct(a['fill_rate']):>6} | {_fmt(b['delivered']):>14} {_pct(b['fill_rate']):>6} | "
+            f"{b['delivered'] - a['delivered']:>+10,.0f}"
+        )
 
     for item in hs["by_end_item"]:
         row(item, hs["by_end_item"][item], web["by_end_item"][item])
         for state in hs["by_state_end_item"]:
             if item in hs["by_state_end_item"][state]:
-                row(f"  {state}", hs["by_state_end_item"][state][item],
-                    web["by_state_end_item"][state][item])
-    print(f"\n  end items owed at the end: hub-and-spokes {_fmt(hs['final_backlog'])}, "
-          f"production web {_fmt(web['final_backlog'])}")
+                row(
+                    f"  {state}",
+                    hs["by_state_end_item"][state][item],
+                    web["by_state_end_item"][state][item],
+                )
+    print(
+        f"\n  end items owed at the end: hub-and-spokes {_fmt(hs['final_backlog'])}, "
+        f"production web {_fmt(web['final_backlog'])}"
+    )
     return 0
 
 
@@ -192,8 +239,10 @@ def cmd_network(args: argparse.Namespace) -> int:
     scenario = _load(args)
     network = build_network(scenario, args.topology, args.web_ness, args.seed)
     write_network(network, args.out)
-    print(f"wrote {network.topology} network: {network.n_firms} firms, {network.n_links} links, "
-          f"{network.link_cross_border.mean():.0%} of links cross a border -> {args.out}")
+    print(
+        f"wrote {network.topology} network: {network.n_firms} firms, {network.n_links} links, "
+        f"{network.link_cross_border.mean():.0%} of links cross a border -> {args.out}"
+    )
     return 0
 
 
@@ -202,14 +251,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     sizes = tuple((f, args.steps or s) for f, s in _parse_sizes(args.sizes))
     say = None if args.json else (lambda r: print(f"  done: {r.firms} firms", file=sys.stderr))
-    rows = run_bench(sizes, seed=args.seed, max_reference_s=args.max_reference_seconds,
-                     progress=say)
+    rows = run_bench(
+        sizes, seed=args.seed, max_reference_s=args.max_reference_seconds, progress=say
+    )
     if args.json:
         print(json.dumps([r.as_dict() for r in rows]))
     else:
         print(format_rows(rows))
-        print("\nengine = array engine run; reference = per-agent reference run on the same "
-              "network;\nratio = reference / engine; build = wiring + agents + engine state.")
+        print(
+            "\nengine = array engine run; reference = per-agent reference run on the same "
+            "network;\nratio = reference / engine; build = wiring + agents + engine state."
+        )
     return 0
 
 
@@ -237,49 +289,79 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    run = sub.add_parser("run", help="run one model and print (or export) what it delivered",
-                         description="Run one model and summarise deliveries against demand.")
+    run = sub.add_parser(
+        "run",
+        help="run one model and print (or export) what it delivered",
+        description="Run one model and summarise deliveries against demand.",
+    )
     _add_scenario_options(run)
     run.add_argument("--topology", choices=tuple(TOPOLOGIES), default="production-web")
-    run.add_argument("--web-ness", type=_unit_float, metavar="W",
-                     help="dial in [0, 1] from hub-and-spokes to web (overrides --topology)")
-    run.add_argument("--network", metavar="FILE",
-                     help="use the wiring in a GraphML or node-link JSON file")
+    run.add_argument(
+        "--web-ness",
+        type=_unit_float,
+        metavar="W",
+        help="dial in [0, 1] from hub-and-spokes to web (overrides --topology)",
+    )
+    run.add_argument(
+        "--network", metavar="FILE", help="use the wiring in a GraphML or node-link JSON file"
+    )
     _add_run_options(run, steps=104, surge=1.0)
-    run.add_argument("--json", action="store_true",
-                     help="print one JSON object with params and totals")
-    run.add_argument("--series", metavar="FILE.parquet",
-                     help="write the per-week series as Parquet")
+    run.add_argument(
+        "--json", action="store_true", help="print one JSON object with params and totals"
+    )
+    run.add_argument(
+        "--series", metavar="FILE.parquet", help="write the per-week series as Parquet"
+    )
     run.set_defaults(func=cmd_run)
 
     compare = sub.add_parser(
-        "compare", help="the main job: both topologies under the same surge, side by side",
+        "compare",
+        help="the main job: both topologies under the same surge, side by side",
         description="Run hub-and-spokes and production web on the same scenario and seed under "
-        "a demand surge, and compare deliveries per end item and per state.")
+        "a demand surge, and compare deliveries per end item and per state.",
+    )
     _add_scenario_options(compare)
     _add_run_options(compare, steps=104, surge=2.0)
     compare.add_argument("--json", action="store_true", help="print totals as JSON")
     compare.set_defaults(func=cmd_compare)
 
-    network = sub.add_parser("network", help="export a wired network as GraphML or JSON",
-                             description="Wire the scenario and export the network.")
+    network = sub.add_parser(
+        "network",
+        help="export a wired network as GraphML or JSON",
+        description="Wire the scenario and export the network.",
+    )
     _add_scenario_options(network)
     network.add_argument("--topology", choices=tuple(TOPOLOGIES), default="production-web")
     network.add_argument("--web-ness", type=_unit_float, metavar="W")
     network.add_argument("--out", required=True, metavar="FILE.graphml|FILE.json")
     network.set_defaults(func=cmd_network)
 
-    bench = sub.add_parser("bench", help="time the array engine against the reference",
-                           description="Time the array engine and the per-agent reference on "
-                           "the same networks, in this process.")
-    bench.add_argument("--sizes", default="200:200,2000:200,10000:500", metavar="LIST",
-                       help="FIRMS[:STEPS],... (default 200:200,2000:200,10000:500)")
+    bench = sub.add_parser(
+        "bench",
+        help="time the array engine against the reference",
+        description="Time the array engine and the per-agent reference on "
+        "the same networks, in this process.",
+    )
+    bench.add_argument(
+        "--sizes",
+        default="200:200,2000:200,10000:500",
+        metavar="LIST",
+        help="FIRMS[:STEPS],... (default 200:200,2000:200,10000:500)",
+    )
     bench.add_argument("--steps", type=_positive_int, help="override the steps of every size")
     bench.add_argument("--seed", type=int, default=1)
-    bench.add_argument("--max-reference-seconds", type=float, default=60.0, metavar="S",
-                       help="skip the reference where it would take longer (default 60)")
-    bench.add_argument("--json", action="store_true",
-                       help="print a JSON list of {firms, links, steps, engine_s, reference_s, ratio}")
+    bench.add_argument(
+        "--max-reference-seconds",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="skip the reference where it would take longer (default 60)",
+    )
+    bench.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON list of {firms, links, steps, engine_s, reference_s, ratio}",
+    )
     bench.set_defaults(func=cmd_bench)
     return parser
 

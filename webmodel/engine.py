@@ -75,7 +75,8 @@ class ArrayEngine:
         group_starts = np.flatnonzero(np.diff(key, prepend=-1))
         bounds = np.append(group_starts, len(key))
         self.lead_groups = [
-            (int(a), int(b), int(self.lead[a])) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            (int(a), int(b), int(self.lead[a]))
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
         ]
         self.product_starts = np.flatnonzero(np.diff(self.link_product, prepend=-1))
         self.product_of_segment = self.link_product[self.product_starts]

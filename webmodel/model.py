@@ -35,7 +35,7 @@ class CoalitionModel(mesa.Model):
         surge_start: first week of surged demand.
         steps: planned horizon in weeks (``run()`` goes this far; stepping may go further).
         target_cover_weeks, adjustment_time, alpha_max, alpha_time, suppliers_per_input,
-            rationing: override the scenario's :class:`~webmodel.scenario.Parameters`.
+            rationing, contract_utilisation: override the scenario's :class:`~webmodel.scenario.Parameters`.
         network: a pre-built :class:`Network` (e.g. loaded from GraphML) instead of wiring one.
         engine: "array" (fast, default) or "reference" (the per-agent specification).
         rng: seed or numpy Generator; the same seed gives the same wiring and results.
@@ -56,6 +56,7 @@ class CoalitionModel(mesa.Model):
         alpha_time: float | None = None,
         suppliers_per_input: int | None = None,
         rationing: str | None = None,
+        contract_utilisation: float | None = None,
         network: Network | None = None,
         engine: str = "array",
         rng: int | np.random.Generator | None = None,
@@ -81,6 +82,7 @@ class CoalitionModel(mesa.Model):
             alpha_time=alpha_time,
             suppliers_per_input=suppliers_per_input,
             rationing=rationing,
+            contract_utilisation=contract_utilisation,
         )
         # Mesa 3.5 reserves `Model.scenario` for its experimental scenarios; ours is the coalition.
         self.coalition = scenario

@@ -161,8 +161,12 @@ class Network:
             )
         if len(over) > 10:
             problems.append(f"... and {len(over) - 10} more firms over capacity")
+        # A firm nobody buys from (possible under single sourcing) needs no suppliers itself.
         served = np.bincount(self.link_slot, minlength=self.n_slots) > 0
-        unserved = np.flatnonzero(~served)
+        firm_slot = self.slot_firm >= 0
+        needed = np.ones(self.n_slots, dtype=bool)
+        needed[firm_slot] = self.baseline_output[self.slot_firm[firm_slot]] > 0
+        unserved = np.flatnonzero(~served & needed)
         names = self.product_names
         for s in unserved[:10]:
             who = (

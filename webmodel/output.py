@@ -90,8 +90,7 @@ def totals(model: CoalitionModel) -> dict[str, Any]:
         mask = np.array([s == state for s in states])
         by_state[state] = _pair(float(delivered[mask].sum()), float(demanded[mask].sum()))
         by_state_item[state] = {
-            items[k]: _pair(float(delivered[k]), float(demanded[k]))
-            for k in np.flatnonzero(mask)
+            items[k]: _pair(float(delivered[k]), float(demanded[k])) for k in np.flatnonzero(mask)
         }
     return {
         "overall": _pair(float(delivered.sum()), float(demanded.sum())),
@@ -122,7 +121,9 @@ def series_table(model: CoalitionModel) -> pa.Table:
             for item in items:
                 mask = np.array([i == item for i in model.slot_items])
                 columns[f"{name}.{item}"] = values[:, mask].sum(axis=1)
-            for k, (state, item) in enumerate(zip(model.slot_states, model.slot_items, strict=True)):
+            for k, (state, item) in enumerate(
+                zip(model.slot_states, model.slot_items, strict=True)
+            ):
                 columns[f"{name}.{state}.{item}"] = values[:, k]
     table = pa.table(columns)
     return table.replace_schema_metadata(provenance(model))

@@ -63,6 +63,9 @@ class Parameters:
         alpha_time: weeks for overproduction to move toward alpha_max (or back to 1).
         suppliers_per_input: suppliers per input in the production web (k).
         rationing: "proportional" or "priority" (customers at or below their pre-shock order first).
+        contract_utilisation: under single sourcing, the largest share of a supplier's capacity
+            that buyers contract at baseline (never below the product's coalition-wide
+            utilisation, so that demand can always be placed).
     """
 
     target_cover_weeks: float = 4.0
@@ -71,6 +74,7 @@ class Parameters:
     alpha_time: float = 8.0
     suppliers_per_input: int = 3
     rationing: str = "proportional"
+    contract_utilisation: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class Scenario:
     firm_groups: list[FirmGroup]
     default_border_delay: int
     border_delays: dict[tuple[str, str], int]
+    border_cost_markup: float = 0.1
     parameters: Parameters = field(default_factory=Parameters)
 
     @property
@@ -188,6 +193,7 @@ def _check_parameters(values: dict[str, Any], where: str) -> list[str]:
         "alpha_time": lambda v: _is_number(v) and v >= 1,
         "suppliers_per_input": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
         "rationing": lambda v: v in RATIONING_RULES,
+        "contract_utilisation": lambda v: _is_number(v) and 0 < v <= 1,
     }
     rules = {
         "target_cover_weeks": "a number >= 1 (a firm must hold at least one week of inputs)",
@@ -196,6 +202,7 @@ def _check_parameters(values: dict[str, Any], where: str) -> list[str]:
         "alpha_time": "a number >= 1 (weeks)",
         "suppliers_per_input": "an integer >= 1",
         "rationing": f"one of {', '.join(RATIONING_RULES)}",
+        "contract_utilisation": "a number in (0, 1]",
     }
     for key, check in checks.items():
         if key in values and not check(values[key]):
@@ -238,8 +245,12 @@ def parse_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
     groups, group_problems = _parse_firms(data.get("firms"), product_names, set(codes))
     problems += group_problems
 
-    default_delay, pairs, delay_problems = _parse_borders(data.get("cross_border", {}), set(codes))
+    borders = data.get("cross_border", {})
+    default_delay, pairs, delay_problems = _parse_borders(borders, set(codes))
     problems += delay_problems
+    markup = borders.get("cost_markup", 0.1) if isinstance(borders, dict) else 0.1
+    if not _is_number(markup) or markup < 0:
+        problems.append(f"cross_border.cost_markup: must be a number >= 0, got {markup!r}")
 
     raw_params = data.get("parameters", {})
     if not isinstance(raw_params, dict):
@@ -261,6 +272,7 @@ def parse_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
         firm_groups=groups,
         default_border_delay=default_delay,
         border_delays=pairs,
+        border_cost_markup=float(markup),
         parameters=Parameters(**raw_params),
     )
 
@@ -413,8 +425,10 @@ def _parse_borders(raw: Any, codes: set[str]) -> tuple[int, dict[tuple[str, str]
     if not isinstance(raw, dict):
         return 0, {}, ["cross_border: must be a table"]
     for k in raw:
-        if k not in ("default_delay_weeks", "pairs"):
-            problems.append(f"cross_border.{k}: unknown field (known: default_delay_weeks, pairs)")
+        if k not in ("default_delay_weeks", "pairs", "cost_markup"):
+            problems.append(
+                f"cross_border.{k}: unknown field (known: cost_markup, default_delay_weeks, pairs)"
+            )
     default = raw.get("default_delay_weeks", 0)
     if not isinstance(default, int) or isinstance(default, bool) or default < 0:
         problems.append(

@@ -1,20 +1,21 @@
 """Wire one scenario as hub-and-spokes, as a production web, or anything in between.
 
-Every topology holds **the same firms with the same capacities and costs**, and every firm runs at
-the same baseline utilisation of its product (total requirement / total capacity), so baseline
-loads are identical too. Only two things differ:
+Every topology holds **the same firms with the same capacities and costs**, and the same total
+baseline output of every product. Two things differ:
 
 * where end items are assembled: hub-and-spokes moves every allied assembler's line to the hub
   (licensed or hub-owned); the web leaves it in the ally (co-production);
 * who buys from whom:
-  - hub-and-spokes: a buyer sources at home first, then across a border only with the hub
-    (allies never trade with each other); suppliers are taken cheapest first, so each buyer has
-    as few suppliers as capacity allows (single sourcing by lowest cost);
+  - hub-and-spokes: lowest-cost single sourcing. Each buyer takes the cheapest supplier that can
+    carry its whole need (a border crossing adds a cost markup, so allies buy at home when they
+    can); allies may cross a border only to or from the hub, never to each other. Suppliers
+    take contracts up to ``contract_utilisation`` of their capacity, so the cheapest are loaded
+    and dearer ones may have no customer at all - as under real lowest-cost contracting;
   - production web: each buyer splits its need into ``k`` equal parts and matches each part with
     suppliers in a fresh random order over all allied states (multi-sourcing, lateral trade).
 
 ``web_ness`` in [0, 1] interpolates: a share ``1 - web_ness`` of allied assemblers is moved to
-the hub, and every buyer's need and every supplier's output is split, ``1 - web_ness`` wired by
+the hub, and every buyer's need and every supplier's room is split, ``1 - web_ness`` wired by
 the hub-and-spokes rule and ``web_ness`` by the web rule.
 """
 
@@ -122,38 +123,39 @@ def build_network(
     slot_product_a = np.array(slot_product, dtype=np.int64)
     slot_coef_a = np.array(slot_coef, dtype=float)
 
-    # 3. Baseline needs: every firm runs at its product's utilisation u_p.
+    # 3. Match suppliers to slots, product by product from the end items down: a product's
+    #    buyers know their needs (coefficient x their own output) before it is matched.
     capacity = np.bincount(firms.product, firms.capacity, minlength=n_products)
     requirement = np.zeros(n_products)
-    for s in scenario.states:
-        for e, d in s.demand.items():
+    for spec in scenario.states:
+        for e, d in spec.demand.items():
             requirement[bom.index[e]] += d
     for p in bom.topological_order():
         requirement += bom.coefficients[p] * requirement[p]
     utilisation = np.divide(requirement, capacity, out=np.zeros(n_products), where=capacity > 0)
-    output = utilisation[firms.product] * firms.capacity
-    slot_need = np.where(slot_firm_a >= 0, slot_coef_a * output[np.maximum(slot_firm_a, 0)], 0.0)
-    state_slots = np.flatnonzero(slot_firm_a < 0)
-    for k in state_slots:
-        spec = scenario.states[slot_state_a[k]]
-        slot_need[k] = spec.demand[bom.products[slot_product_a[k]].name]
-
-    # 4. Match suppliers to slots, product by product.
+    contract_share = np.maximum(utilisation, scenario.parameters.contract_utilisation)
+    markup = 1.0 + scenario.border_cost_markup
+    output = np.zeros(len(firms))
+    slot_need = np.zeros(len(slot_product_a))
+    for k in np.flatnonzero(slot_firm_a < 0):
+        slot_need[k] = scenario.states[slot_state_a[k]].demand[bom.products[slot_product_a[k]].name]
     sup_list, slot_list, flow_list = [], [], []
-    for p in range(n_products):
+    for p in bom.topological_order():
         buyers = np.flatnonzero(slot_product_a == p)
         sellers = np.flatnonzero(firms.product == p)
-        if len(buyers) == 0:
-            continue
+        owners = slot_firm_a[buyers]
+        firm_owned = owners >= 0
+        slot_need[buyers[firm_owned]] = slot_coef_a[buyers[firm_owned]] * output[owners[firm_owned]]
         parts = []
         if w < 1.0:
             parts.append(
                 _hub_and_spokes(
                     slot_need[buyers] * (1 - w),
                     slot_state_a[buyers],
-                    output[sellers] * (1 - w),
+                    contract_share[p] * firms.capacity[sellers] * (1 - w),
                     firms.state[sellers],
                     firms.unit_cost[sellers],
+                    markup,
                     hub,
                     scenario.products[p].name,
                     scenario.state_codes,
@@ -163,7 +165,7 @@ def build_network(
             parts.append(
                 _web(
                     slot_need[buyers] * w,
-                    output[sellers] * w,
+                    utilisation[p] * firms.capacity[sellers] * w,
                     scenario.parameters.suppliers_per_input,
                     rng,
                 )
@@ -172,6 +174,7 @@ def build_network(
             slot_list.append(buyers[b])
             sup_list.append(sellers[s])
             flow_list.append(f)
+            output += np.bincount(sellers[s], f, minlength=len(firms))
     link_slot = np.concatenate(slot_list)
     link_supplier = np.concatenate(sup_list)
     flow = np.concatenate(flow_list)
@@ -247,55 +250,74 @@ def northwest_corner(need: np.ndarray, supply: np.ndarray):
     return b, s, lengths, np.maximum(left_need, 0.0), np.maximum(left_supply, 0.0)
 
 
-def _hub_and_spokes(need, buyer_state, supply, seller_state, cost, hub, product, codes):
-    """Allies buy at home first; allies' shortfalls come from the hub; the hub's buyers take the
-    rest (the hub's and every ally's spare output). Cheapest suppliers first at every stage."""
+def _hub_and_spokes(need, buyer_state, room, seller_state, cost, markup, hub, product, codes):
+    """Lowest-cost single sourcing where allies trade only at home or with the hub.
+
+    Buyers in allied states go first (they have fewer options), larger needs first. Each buyer
+    takes the cheapest eligible supplier (a border crossing adds ``markup`` to the unit cost)
+    with room for its whole need; only a buyer that no single supplier can serve splits its need
+    over the cheapest suppliers with room. ``room`` is what each supplier will contract.
+    """
+    room = room.copy()
+    states = np.unique(buyer_state)
+    # Candidate suppliers per buyer state, cheapest first (ties: scenario order).
+    candidates = {}
+    for state in states:
+        eligible = (seller_state == state) | (seller_state == hub) | (state == hub)
+        effective = cost * np.where(seller_state == state, 1.0, markup)
+        idx = np.flatnonzero(eligible)
+        candidates[state] = idx[np.argsort(effective[idx], kind="stable")]
+    order = np.lexsort((-need, buyer_state == hub))
     out_b, out_s, out_f = [], [], []
-    need = need.copy()
-    supply = supply.copy()
-
-    def match(bi: np.ndarray, si: np.ndarray) -> None:
-        si = si[np.argsort(cost[si], kind="stable")]
-        b, s, f, left_need, left_supply = northwest_corner(need[bi], supply[si])
-        out_b.append(bi[b])
-        out_s.append(si[s])
-        out_f.append(f)
-        need[bi] = left_need
-        supply[si] = left_supply
-
-    for state in np.unique(np.concatenate((buyer_state, seller_state))):
-        if state == hub:
-            continue  # the hub's own buyers come last, after allies' shortfalls
-        match(np.flatnonzero(buyer_state == state), np.flatnonzero(seller_state == state))
-    # Allies short of supply at home buy from the hub's suppliers ...
-    ally_short = np.flatnonzero((buyer_state != hub) & (need > _TINY))
-    match(ally_short, np.flatnonzero(seller_state == hub))
-    # ... and the hub's buyers take the rest of the hub's and every ally's spare output.
-    match(np.flatnonzero(buyer_state == hub), np.arange(len(supply)))
-    unmet = np.flatnonzero(need > 1e-9 * max(1.0, need.sum() + 1))
-    if len(unmet) and need[unmet].sum() > 1e-9 * max(1.0, supply.sum()):
-        where = sorted({codes[buyer_state[i]] for i in unmet})
-        spare = sorted({codes[seller_state[i]] for i in np.flatnonzero(supply > _TINY)})
-        raise ScenarioError(
-            [
-                f"hub-and-spokes cannot supply {product} to buyers in {', '.join(where)}: "
-                f"allies may buy only at home or from the hub, and the spare output is in "
-                f"{', '.join(spare) or 'no state'}. Give {product} a producer in the hub or in "
-                f"those states, or change capacities."
-            ],
-            "scenario",
-        )
+    for b in order:
+        want = need[b]
+        if want <= _TINY:
+            continue
+        cand = candidates[buyer_state[b]]
+        free = room[cand]
+        whole = np.flatnonzero(free >= want * (1 - 1e-12))
+        if len(whole):
+            chosen, amounts = cand[whole[:1]], np.array([min(want, free[whole[0]])])
+        else:
+            cum = np.cumsum(free)
+            last = int(np.searchsorted(cum, want * (1 - 1e-12)))
+            if last >= len(cand):
+                raise ScenarioError(
+                    [
+                        f"hub-and-spokes cannot supply {product} to a buyer in "
+                        f"{codes[buyer_state[b]]}: allies may buy only at home or from the hub, "
+                        f"and their suppliers are full. Give {product} more capacity in the hub "
+                        f"or in {codes[buyer_state[b]]}."
+                    ],
+                    "scenario",
+                )
+            chosen = cand[: last + 1]
+            amounts = free[: last + 1].copy()
+            amounts[-1] = want - (cum[last - 1] if last else 0.0)
+        keep = amounts > 0
+        room[chosen[keep]] -= amounts[keep]
+        out_b.append(np.full(int(keep.sum()), b))
+        out_s.append(chosen[keep])
+        out_f.append(amounts[keep])
+    if not out_b:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     return np.concatenate(out_b), np.concatenate(out_s), np.concatenate(out_f)
 
 
 def _web(need, supply, k, rng):
-    """k rounds, each matching 1/k of every need with suppliers in a fresh random order."""
+    """Multi-sourcing: every need is split into k parts matched with k different suppliers.
+
+    Buyers and suppliers are laid out in one random order each; in round r the supplier line is
+    rotated by r/k of its length, so a buyer's k parts land on suppliers spread around the
+    coalition rather than on one neighbour (distinct whenever there are at least k suppliers).
+    """
     out_b, out_s, out_f = [], [], []
-    for _ in range(k):
-        bo = rng.permutation(len(need))
-        so = rng.permutation(len(supply))
-        b, s, f, _, _ = northwest_corner(need[bo] / k, supply[so] / k)
-        out_b.append(bo[b])
+    buyers = rng.permutation(len(need))
+    sellers = rng.permutation(len(supply))
+    for r in range(k):
+        so = np.roll(sellers, -round(r * len(sellers) / k))
+        b, s, f, _, _ = northwest_corner(need[buyers] / k, supply[so] / k)
+        out_b.append(buyers[b])
         out_s.append(so[s])
         out_f.append(f)
     return np.concatenate(out_b), np.concatenate(out_s), np.concatenate(out_f)

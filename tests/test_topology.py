@@ -1,0 +1,141 @@
+"""Topology builders: the same firms and capacity everywhere; only assembly location and links differ."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from webmodel.topology import build_network
+
+LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+@pytest.fixture(scope="module")
+def networks(scenario):
+    return {w: build_network(scenario, web_ness=w, rng=42) for w in LEVELS}
+
+
+def _ally_pairs(network) -> np.ndarray:
+    hub = network.state_codes.index(network.scenario.hub)
+    seller = network.firms.state[network.link_supplier]
+    buyer = network.link_buyer_state
+    return (seller != buyer) & (seller != hub) & (buyer != hub)
+
+
+def test_same_firms_and_capacity_in_every_topology(networks):
+    base = networks[0.0]
+    for w, net in networks.items():
+        assert net.firms.name == base.firms.name, w
+        np.testing.assert_array_equal(net.firms.product, base.firms.product)
+        np.testing.assert_array_equal(net.firms.capacity, base.firms.capacity)
+        np.testing.assert_array_equal(net.firms.unit_cost, base.firms.unit_cost)
+        np.testing.assert_array_equal(net.firms.home_state, base.firms.home_state)
+        np.testing.assert_allclose(net.capacity_by_product(), base.capacity_by_product())
+        # Same total baseline output of every product; no firm loaded past what it contracts.
+        by_product = np.bincount(net.firms.product, net.baseline_output)
+        np.testing.assert_allclose(
+            by_product, np.bincount(base.firms.product, base.baseline_output), rtol=1e-9
+        )
+        limit = max(net.scenario.parameters.contract_utilisation, 0.9375) * net.firms.capacity
+        assert np.all(net.baseline_output <= limit * (1 + 1e-9))
+
+
+def test_hub_and_spokes_structure(networks):
+    net = networks[0.0]
+    hub = net.state_codes.index(net.scenario.hub)
+    assemblers = np.isin(net.firms.product, net.scenario.bom().end_items)
+    assert np.all(net.firms.state[assemblers] == hub)
+    assert not _ally_pairs(net).any(), "allies must link only with the hub"
+    suppliers = np.bincount(net.link_slot, minlength=net.n_slots)
+    served = suppliers > 0
+    # Lowest-cost single sourcing: most buyers have one supplier per input ...
+    assert np.median(suppliers[served]) == 1
+    assert np.mean(suppliers[served] == 1) > 0.6
+    # ... and some dearer suppliers win no contract at all.
+    assert np.any(net.baseline_output == 0)
+
+
+def test_hub_and_spokes_buys_from_the_cheapest(scenario, networks):
+    """A single-sourced buyer's supplier is the cheapest eligible one that had room for it."""
+    net = networks[0.0]
+    slot = next(
+        k
+        for k in range(net.n_slots)
+        if net.slot_firm[k] < 0
+        and net.state_codes[net.slot_state[k]] == "USA"
+        and net.product_names[net.slot_product[k]] == "shell_155mm"
+    )
+    chosen = net.link_supplier[net.link_slot == slot]
+    makers = np.flatnonzero(net.firms.product == net.slot_product[slot])
+    cheapest = makers[np.argmin(net.firms.unit_cost[makers])]
+    assert cheapest in chosen
+
+
+def test_production_web_structure(networks, scenario):
+    net = networks[1.0]
+    hub = net.state_codes.index(net.scenario.hub)
+    assemblers = np.isin(net.firms.product, net.scenario.bom().end_items)
+    assert len(set(net.firms.state[assemblers])) >= 3, "assembly is shared across states"
+    assert np.all(net.baseline_output > 0), "every firm is a supplier in the web"
+    assert np.any(net.firms.state[assemblers] != hub)
+    assert _ally_pairs(net).mean() > 0.2, "lateral ally-to-ally links"
+    suppliers = np.bincount(net.link_slot, minlength=net.n_slots)
+    firm_slots = net.slot_firm >= 0
+    k = scenario.parameters.suppliers_per_input
+    makers = np.bincount(net.firms.product, minlength=len(scenario.products))[net.slot_product]
+    assert np.mean(suppliers >= np.minimum(k, makers)) > 0.95, "k suppliers wherever k exist"
+    assert np.all(suppliers >= np.minimum(2, makers))
+    # Multi-sourcing across borders: most buyers have a foreign supplier.
+    foreign = np.bincount(net.link_slot, net.link_cross_border, minlength=net.n_slots)
+    assert np.mean(foreign[firm_slots] > 0) > 0.6
+
+
+def test_web_ness_is_a_dial(networks):
+    hub_share, lateral, per_slot = [], [], []
+    for w in LEVELS:
+        net = networks[w]
+        hub = net.state_codes.index(net.scenario.hub)
+        assemblers = np.isin(net.firms.product, net.scenario.bom().end_items)
+        cap = net.firms.capacity[assemblers]
+        hub_share.append(cap[net.firms.state[assemblers] == hub].sum() / cap.sum())
+        flow = net.baseline_link_flow()
+        lateral.append(flow[_ally_pairs(net)].sum() / flow.sum())
+        per_slot.append(net.n_links / net.n_slots)
+    assert hub_share[0] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(hub_share, hub_share[1:], strict=False))
+    assert hub_share[-1] < 0.6
+    assert lateral[0] == 0.0
+    assert all(a <= b + 1e-12 for a, b in zip(lateral, lateral[1:], strict=False))
+    assert per_slot[0] < per_slot[-1]
+
+
+def test_weights_sum_to_one_and_leads_include_border_delay(networks, scenario):
+    for net in networks.values():
+        sums = np.bincount(net.link_slot, net.link_weight, minlength=net.n_slots)
+        served = np.bincount(net.link_slot, minlength=net.n_slots) > 0
+        np.testing.assert_allclose(sums[served], 1.0, rtol=1e-12)
+        # Only firms that win no contract (single sourcing) may have unserved inputs.
+        idle = net.slot_firm[~served]
+        assert np.all(idle >= 0) and np.all(net.baseline_output[idle] == 0)
+        lead = np.array([p.lead_time_weeks for p in scenario.products])[net.link_product]
+        codes = net.state_codes
+        border = np.array(
+            [
+                scenario.border_delay(codes[a], codes[b])
+                for a, b in zip(
+                    net.firms.state[net.link_supplier], net.link_buyer_state, strict=True
+                )
+            ]
+        )
+        np.testing.assert_array_equal(net.link_lead, lead + border)
+
+
+def test_same_seed_same_network_and_scaling_keeps_proportions(scenario):
+    a = build_network(scenario, "production-web", rng=5)
+    b = build_network(scenario, "production-web", rng=5)
+    np.testing.assert_array_equal(a.link_supplier, b.link_supplier)
+    big = build_network(scenario.scaled(2000), "hub-and-spokes", rng=5)
+    assert 1900 <= big.n_firms <= 2100
+    shares = a.capacity_by_product() / a.capacity_by_product().sum()
+    big_shares = big.capacity_by_product() / big.capacity_by_product().sum()
+    np.testing.assert_allclose(big_shares, shares, rtol=1e-9)
