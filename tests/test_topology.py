@@ -1,6 +1,8 @@
-"""Topology builders: the same firms and capacity everywhere; only assembly location and links differ."""
+"""Topology builders: same firms and capacity everywhere; only assembly and links differ."""
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
@@ -102,10 +104,10 @@ def test_web_ness_is_a_dial(networks):
         lateral.append(flow[_ally_pairs(net)].sum() / flow.sum())
         per_slot.append(net.n_links / net.n_slots)
     assert hub_share[0] == pytest.approx(1.0)
-    assert all(a >= b for a, b in zip(hub_share, hub_share[1:], strict=False))
+    assert all(a >= b for a, b in itertools.pairwise(hub_share))
     assert hub_share[-1] < 0.6
     assert lateral[0] == 0.0
-    assert all(a <= b + 1e-12 for a, b in zip(lateral, lateral[1:], strict=False))
+    assert all(a <= b + 1e-12 for a, b in itertools.pairwise(lateral))
     assert per_slot[0] < per_slot[-1]
 
 

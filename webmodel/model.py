@@ -35,7 +35,8 @@ class CoalitionModel(mesa.Model):
         surge_start: first week of surged demand.
         steps: planned horizon in weeks (``run()`` goes this far; stepping may go further).
         target_cover_weeks, adjustment_time, alpha_max, alpha_time, suppliers_per_input,
-            rationing, contract_utilisation: override the scenario's :class:`~webmodel.scenario.Parameters`.
+            rationing, contract_utilisation: override the scenario's
+            :class:`~webmodel.scenario.Parameters`.
         network: a pre-built :class:`Network` (e.g. loaded from GraphML) instead of wiring one.
         engine: "array" (fast, default) or "reference" (the per-agent specification).
         rng: seed or numpy Generator; the same seed gives the same wiring and results.

@@ -1,0 +1,131 @@
+"""The command line: commands, JSON output, Parquet series, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from webmodel.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_lists_every_command():
+    result = subprocess.run(
+        [sys.executable, "-m", "webmodel.cli", "--help"], capture_output=True, text=True,
+        check=True,
+    )
+    for command in ("run", "compare", "network", "bench"):
+        assert f"\n    {command} " in result.stdout, command
+
+
+def test_run_json_is_one_object_with_params_and_totals(capsys):
+    code, out, _ = run_cli(capsys, "run", "--steps", "30", "--surge", "1.5", "--surge-start", "5",
+                           "--topology", "hub-and-spokes", "--seed", "3", "--json")
+    assert code == 0
+    payload = json.loads(out)  # exactly one JSON document, nothing else on stdout
+    assert payload["params"]["topology"] == "hub-and-spokes"
+    assert payload["params"]["steps"] == 30 and payload["params"]["seed"] == 3
+    totals = payload["totals"]
+    for key in ("overall", "by_end_item", "by_state"):
+        assert key in totals
+    assert set(totals["by_end_item"]) == {"shell_155mm", "interceptor"}
+    assert {"USA", "KOR", "JPN", "AUS"} <= set(totals["by_state"])
+    for entry in [totals["overall"], *totals["by_end_item"].values(), *totals["by_state"].values()]:
+        assert entry["delivered"] > 0 and entry["demanded"] > 0
+    overall = totals["overall"]
+    assert overall["demanded"] == pytest.approx(
+        sum(v["demanded"] for v in totals["by_state"].values())
+    )
+    # A surge with limited capacity leaves part of demand unmet.
+    assert overall["delivered"] < overall["demanded"]
+
+
+def test_run_series_parquet_reads_back(capsys, tmp_path):
+    target = tmp_path / "series.parquet"
+    code, out, _ = run_cli(capsys, "run", "--steps", "25", "--web-ness", "0.5", "--surge", "2",
+                           "--series", str(target))
+    assert code == 0 and "series written" in out
+    frame = pl.read_parquet(target)
+    assert frame.height == 25
+    assert frame["step"].to_list() == list(range(1, 26))
+    assert {"delivered.shell_155mm", "delivered.USA.shell_155mm", "production.tnt",
+            "alpha_mean"} <= set(frame.columns)
+    con = duckdb.connect()
+    rows = con.execute(
+        f"select count(*), sum(\"delivered.shell_155mm\") from read_parquet('{target}')"
+    ).fetchall()[0]
+    assert rows[0] == 25 and rows[1] > 0
+    meta = con.execute(f"select key, value from parquet_kv_metadata('{target}')").fetchall()
+    keys = {k.decode() if isinstance(k, bytes) else k for k, _ in meta}
+    assert {"webmodel_version", "params", "created_utc"} <= keys
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_bad_scenario_names_field_and_does_no_work(capsys, tmp_path):
+    text = (ROOT / "webmodel" / "scenarios" / "default.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("capacity = 2600", "capacity = -2600", 1))
+    series = tmp_path / "out.parquet"
+    code, out, err = run_cli(capsys, "run", "--scenario", str(bad), "--series", str(series))
+    assert code == 2
+    assert "capacity" in err and "firms[" in err
+    assert out == "" and not series.exists()
+
+
+def test_bad_options_exit_non_zero(capsys, tmp_path):
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--web-ness", "1.5"])
+    assert info.value.code == 2
+    assert "[0, 1]" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run", "--topology", "star"])
+    code, _, err = run_cli(capsys, "run", "--series", str(tmp_path / "x.csv"))
+    assert code == 2 and "--series" in err
+
+
+def test_compare_prints_both_topologies_per_item_and_state(capsys):
+    code, out, _ = run_cli(capsys, "compare", "--steps", "30")
+    assert code == 0
+    assert "hub-and-spokes" in out and "production-web" in out
+    for label in ("shell_155mm", "interceptor", "USA", "KOR", "JPN"):
+        assert label in out
+
+
+def test_network_export(capsys, tmp_path):
+    target = tmp_path / "web.graphml"
+    code, out, _ = run_cli(capsys, "network", "--topology", "hub-and-spokes", "--out", str(target))
+    assert code == 0 and target.exists() and "hub-and-spokes" in out
+
+
+def test_run_on_exported_network_matches(capsys, tmp_path):
+    target = tmp_path / "hs.json"
+    run_cli(capsys, "network", "--topology", "hub-and-spokes", "--seed", "4", "--out", str(target))
+    _, direct, _ = run_cli(capsys, "run", "--topology", "hub-and-spokes", "--seed", "4",
+                           "--steps", "20", "--surge", "2", "--json")
+    _, loaded, _ = run_cli(capsys, "run", "--network", str(target), "--seed", "4",
+                           "--steps", "20", "--surge", "2", "--json")
+    assert json.loads(direct)["totals"] == json.loads(loaded)["totals"]
+
+
+def test_bench_json_rows(capsys):
+    code, out, _ = run_cli(capsys, "bench", "--sizes", "100:20,300:20", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["firms"] > 0 for r in rows] == [True, True]
+    for row in rows:
+        assert {"firms", "links", "steps", "engine_s", "reference_s", "ratio"} <= set(row)
+        assert row["ratio"] == pytest.approx(row["reference_s"] / row["engine_s"])
+        assert row["max_rel_diff"] <= 1e-9
