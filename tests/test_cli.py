@@ -24,7 +24,9 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_help_lists_every_command():
     result = subprocess.run(
-        [sys.executable, "-m", "webmodel.cli", "--help"], capture_output=True, text=True,
+        [sys.executable, "-m", "webmodel.cli", "--help"],
+        capture_output=True,
+        text=True,
         check=True,
     )
     for command in ("run", "compare", "network", "bench"):
@@ -32,8 +34,21 @@ def test_help_lists_every_command():
 
 
 def test_run_json_is_one_object_with_params_and_totals(capsys):
-    code, out, _ = run_cli(capsys, "run", "--steps", "30", "--surge", "1.5", "--surge-start", "5",
-                           "--topology", "hub-and-spokes", "--seed", "3", "--json")
+    code, out, _ = run_cli(
+        capsys,
+        "run",
+        "--steps",
+        "30",
+        "--surge",
+        "1.5",
+        "--surge-start",
+        "5",
+        "--topology",
+        "hub-and-spokes",
+        "--seed",
+        "3",
+        "--json",
+    )
     assert code == 0
     payload = json.loads(out)  # exactly one JSON document, nothing else on stdout
     assert payload["params"]["topology"] == "hub-and-spokes"
@@ -55,14 +70,19 @@ def test_run_json_is_one_object_with_params_and_totals(capsys):
 
 def test_run_series_parquet_reads_back(capsys, tmp_path):
     target = tmp_path / "series.parquet"
-    code, out, _ = run_cli(capsys, "run", "--steps", "25", "--web-ness", "0.5", "--surge", "2",
-                           "--series", str(target))
+    code, out, _ = run_cli(
+        capsys, "run", "--steps", "25", "--web-ness", "0.5", "--surge", "2", "--series", str(target)
+    )
     assert code == 0 and "series written" in out
     frame = pl.read_parquet(target)
     assert frame.height == 25
     assert frame["step"].to_list() == list(range(1, 26))
-    assert {"delivered.shell_155mm", "delivered.USA.shell_155mm", "production.tnt",
-            "alpha_mean"} <= set(frame.columns)
+    assert {
+        "delivered.shell_155mm",
+        "delivered.USA.shell_155mm",
+        "production.tnt",
+        "alpha_mean",
+    } <= set(frame.columns)
     con = duckdb.connect()
     rows = con.execute(
         f"select count(*), sum(\"delivered.shell_155mm\") from read_parquet('{target}')"
@@ -113,10 +133,32 @@ def test_network_export(capsys, tmp_path):
 def test_run_on_exported_network_matches(capsys, tmp_path):
     target = tmp_path / "hs.json"
     run_cli(capsys, "network", "--topology", "hub-and-spokes", "--seed", "4", "--out", str(target))
-    _, direct, _ = run_cli(capsys, "run", "--topology", "hub-and-spokes", "--seed", "4",
-                           "--steps", "20", "--surge", "2", "--json")
-    _, loaded, _ = run_cli(capsys, "run", "--network", str(target), "--seed", "4",
-                           "--steps", "20", "--surge", "2", "--json")
+    _, direct, _ = run_cli(
+        capsys,
+        "run",
+        "--topology",
+        "hub-and-spokes",
+        "--seed",
+        "4",
+        "--steps",
+        "20",
+        "--surge",
+        "2",
+        "--json",
+    )
+    _, loaded, _ = run_cli(
+        capsys,
+        "run",
+        "--network",
+        str(target),
+        "--seed",
+        "4",
+        "--steps",
+        "20",
+        "--surge",
+        "2",
+        "--json",
+    )
     assert json.loads(direct)["totals"] == json.loads(loaded)["totals"]
 
 

@@ -12,6 +12,7 @@ pipeline is written with one slice per (product, lead time) group instead of a s
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,8 +76,7 @@ class ArrayEngine:
         group_starts = np.flatnonzero(np.diff(key, prepend=-1))
         bounds = np.append(group_starts, len(key))
         self.lead_groups = [
-            (int(a), int(b), int(self.lead[a]))
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            (int(a), int(b), int(self.lead[a])) for a, b in itertools.pairwise(bounds)
         ]
         self.product_starts = np.flatnonzero(np.diff(self.link_product, prepend=-1))
         self.product_of_segment = self.link_product[self.product_starts]
