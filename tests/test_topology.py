@@ -141,3 +141,18 @@ def test_same_seed_same_network_and_scaling_keeps_proportions(scenario):
     shares = a.capacity_by_product() / a.capacity_by_product().sum()
     big_shares = big.capacity_by_product() / big.capacity_by_product().sum()
     np.testing.assert_allclose(big_shares, shares, rtol=1e-9)
+
+
+@pytest.mark.parametrize("firms", [60, 500, 3000])
+def test_every_size_wires_in_every_topology(scenario, firms):
+    scaled = scenario.scaled(firms)
+    for w in (0.0, 0.5, 1.0):
+        net = build_network(scaled, web_ness=w, rng=firms)
+        assert net.check_feasible() == []
+        np.testing.assert_allclose(
+            np.bincount(net.firms.product, net.baseline_output),
+            np.bincount(
+                net.firms.product, build_network(scaled, web_ness=1.0, rng=1).baseline_output
+            ),
+            rtol=1e-9,
+        )

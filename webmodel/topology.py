@@ -253,52 +253,73 @@ def northwest_corner(need: np.ndarray, supply: np.ndarray):
 def _hub_and_spokes(need, buyer_state, room, seller_state, cost, markup, hub, product, codes):
     """Lowest-cost single sourcing where allies trade only at home or with the hub.
 
-    Buyers in allied states go first (they have fewer options), larger needs first. Each buyer
-    takes the cheapest eligible supplier (a border crossing adds ``markup`` to the unit cost)
-    with room for its whole need; only a buyer that no single supplier can serve splits its need
-    over the cheapest suppliers with room. ``room`` is what each supplier will contract.
+    Allied buyers go first (they have fewer options), larger needs first, and buy at home as far
+    as their state's suppliers can cover them; only the rest comes from the hub.
+    Each buyer takes the cheapest eligible supplier (a border crossing adds ``markup`` to the
+    unit cost) with room for its whole need; only a buyer that no single supplier can serve
+    splits its need over the cheapest suppliers with room. ``room`` is what each supplier will
+    contract.
     """
     room = room.copy()
-    states = np.unique(buyer_state)
-    # Candidate suppliers per buyer state, cheapest first (ties: scenario order).
-    candidates = {}
-    for state in states:
+    effective = {}
+    for state in np.unique(buyer_state):
         eligible = (seller_state == state) | (seller_state == hub) | (state == hub)
-        effective = cost * np.where(seller_state == state, 1.0, markup)
+        price = cost * np.where(seller_state == state, 1.0, markup)
         idx = np.flatnonzero(eligible)
-        candidates[state] = idx[np.argsort(effective[idx], kind="stable")]
-    order = np.lexsort((-need, buyer_state == hub))
+        home = idx[seller_state[idx] == state]
+        # Candidates cheapest first (ties: scenario order): at home only, and all eligible.
+        effective[state] = (home[np.argsort(price[home], kind="stable")],
+                            idx[np.argsort(price[idx], kind="stable")])
     out_b, out_s, out_f = [], [], []
-    for b in order:
-        want = need[b]
-        if want <= _TINY:
-            continue
-        cand = candidates[buyer_state[b]]
+
+    def place(b: int, cand: np.ndarray, want: float, partial: bool = False) -> float:
+        """Place ``want`` of buyer b with candidates ``cand``; return what is left unplaced."""
         free = room[cand]
+        if free.sum() < want * (1 - 1e-12):
+            if not partial:
+                return want
+            want_here = free.sum()
+            if want_here <= 0:
+                return want
+            left = want - want_here
+            want = want_here
+        else:
+            left = 0.0
         whole = np.flatnonzero(free >= want * (1 - 1e-12))
         if len(whole):
             chosen, amounts = cand[whole[:1]], np.array([min(want, free[whole[0]])])
         else:
             cum = np.cumsum(free)
-            last = int(np.searchsorted(cum, want * (1 - 1e-12)))
-            if last >= len(cand):
-                raise ScenarioError(
-                    [
-                        f"hub-and-spokes cannot supply {product} to a buyer in "
-                        f"{codes[buyer_state[b]]}: allies may buy only at home or from the hub, "
-                        f"and their suppliers are full. Give {product} more capacity in the hub "
-                        f"or in {codes[buyer_state[b]]}."
-                    ],
-                    "scenario",
-                )
+            last = min(int(np.searchsorted(cum, want * (1 - 1e-12))), len(cand) - 1)
             chosen = cand[: last + 1]
             amounts = free[: last + 1].copy()
             amounts[-1] = want - (cum[last - 1] if last else 0.0)
         keep = amounts > 0
-        room[chosen[keep]] -= amounts[keep]
+        room[chosen[keep]] = np.maximum(room[chosen[keep]] - amounts[keep], 0.0)
         out_b.append(np.full(int(keep.sum()), b))
         out_s.append(chosen[keep])
         out_f.append(amounts[keep])
+        return left
+
+    order = np.lexsort((-need, buyer_state == hub))
+    for b in order:
+        if need[b] <= _TINY:
+            continue
+        home, everyone = effective[buyer_state[b]]
+        left = need[b]
+        if buyer_state[b] != hub:
+            # An ally buys at home as far as it can, and only the rest from the hub.
+            left = place(b, home, left, partial=True)
+        if left > _TINY * max(1.0, need[b]) and place(b, everyone, left) > 0:
+            raise ScenarioError(
+                [
+                    f"hub-and-spokes cannot supply {product} to a buyer in "
+                    f"{codes[buyer_state[b]]}: allies may buy only at home or from the hub, "
+                    f"and those suppliers are full. Give {product} more capacity in the hub "
+                    f"or in {codes[buyer_state[b]]}, or raise contract_utilisation."
+                ],
+                "scenario",
+            )
     if not out_b:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     return np.concatenate(out_b), np.concatenate(out_s), np.concatenate(out_f)
