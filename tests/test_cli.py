@@ -133,32 +133,9 @@ def test_network_export(capsys, tmp_path):
 def test_run_on_exported_network_matches(capsys, tmp_path):
     target = tmp_path / "hs.json"
     run_cli(capsys, "network", "--topology", "hub-and-spokes", "--seed", "4", "--out", str(target))
-    _, direct, _ = run_cli(
-        capsys,
-        "run",
-        "--topology",
-        "hub-and-spokes",
-        "--seed",
-        "4",
-        "--steps",
-        "20",
-        "--surge",
-        "2",
-        "--json",
-    )
-    _, loaded, _ = run_cli(
-        capsys,
-        "run",
-        "--network",
-        str(target),
-        "--seed",
-        "4",
-        "--steps",
-        "20",
-        "--surge",
-        "2",
-        "--json",
-    )
+    common = ["--seed", "4", "--steps", "20", "--surge", "2", "--json"]
+    _, direct, _ = run_cli(capsys, "run", "--topology", "hub-and-spokes", *common)
+    _, loaded, _ = run_cli(capsys, "run", "--network", str(target), *common)
     assert json.loads(direct)["totals"] == json.loads(loaded)["totals"]
 
 

@@ -39,3 +39,12 @@ def test_initial_stock_is_target_cover(scenario):
     expected = scenario.parameters.target_cover_weeks * engine.slot_coef * base[engine.slot_firm]
     np.testing.assert_allclose(engine.stock, expected)
     assert np.all(expected > 0)
+
+
+def test_adjustment_time_is_validated_and_fast_adjustment_warned(scenario):
+    from webmodel.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match="adjustment_time"):
+        CoalitionModel(scenario, adjustment_time=0.5)
+    with pytest.warns(RuntimeWarning, match="oscillation"):
+        CoalitionModel(scenario, adjustment_time=1.0)

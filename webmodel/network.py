@@ -56,9 +56,9 @@ class Network:
     link_slot: np.ndarray  # int
     link_weight: np.ndarray  # float, sums to 1 per slot
     link_lead: np.ndarray  # int, weeks in transit
-    # baseline
-    baseline_output: np.ndarray = field(default=None)  # per firm, units per week
-    baseline_demand: np.ndarray = field(default=None)  # per state slot, units per week
+    # baseline, computed from the above
+    baseline_output: np.ndarray = field(init=False)  # per firm, units per week
+    baseline_demand: np.ndarray = field(init=False)  # per state slot, units per week
 
     def __post_init__(self) -> None:
         self.baseline_output, self.baseline_demand = self.compute_baseline()
@@ -116,12 +116,10 @@ class Network:
         bom = self.scenario.bom()
         state_slots = np.flatnonzero(self.slot_firm < 0)
         demand = np.zeros(len(state_slots))
-        codes = self.state_codes
         names = self.product_names
         for k, slot in enumerate(state_slots):
             state = self.scenario.states[self.slot_state[slot]]
             demand[k] = state.demand.get(names[self.slot_product[slot]], 0.0)
-        assert codes  # states exist
         slot_need = np.zeros(self.n_slots)
         slot_need[state_slots] = demand
         output = np.zeros(self.n_firms)

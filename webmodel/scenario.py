@@ -210,12 +210,32 @@ def _check_parameters(values: dict[str, Any], where: str) -> list[str]:
     return problems
 
 
+def _unknown_fields(entry: dict[str, Any], known: set[str], where: str) -> list[str]:
+    return [
+        f"{where}{k}: unknown field (known: {', '.join(sorted(known))})"
+        for k in entry
+        if k not in known
+    ]
+
+
+def _tables(raw: Any, section: str, known: set[str], problems: list[str]):
+    """Yield (where, entry) for each table of a ``[[section]]`` array, noting shape problems."""
+    if not isinstance(raw, list) or not raw:
+        problems.append(f"{section}: required, a non-empty array of [[{section}]] tables")
+        return
+    for i, entry in enumerate(raw):
+        where = f"{section}[{i}]"
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: must be a table")
+            continue
+        problems += _unknown_fields(entry, known, where + ".")
+        yield where, entry
+
+
 def parse_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
     """Validate a parsed TOML document and build a :class:`Scenario` (or raise ScenarioError)."""
     problems: list[str] = []
-    for key in data:
-        if key not in _TOP_FIELDS:
-            problems.append(f"{key}: unknown field (known: {', '.join(sorted(_TOP_FIELDS))})")
+    problems += _unknown_fields(data, _TOP_FIELDS, "")
 
     name = data.get("name", Path(source).stem)
     if not isinstance(name, str):
@@ -278,27 +298,16 @@ def parse_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
 
 
 def _parse_products(raw: Any) -> tuple[list[Product], list[str]]:
-    if not isinstance(raw, list) or not raw:
-        return [], ["products: required, a non-empty array of [[products]] tables"]
     problems: list[str] = []
     products: list[Product] = []
     seen: set[str] = set()
     known = {"name", "label", "lead_time_weeks", "inputs", "chokepoint"}
-    for i, entry in enumerate(raw):
-        where = f"products[{i}]"
-        if not isinstance(entry, dict):
-            problems.append(f"{where}: must be a table")
-            continue
-        problems += [
-            f"{where}.{k}: unknown field (known: {', '.join(sorted(known))})"
-            for k in entry
-            if k not in known
-        ]
+    for where, entry in _tables(raw, "products", known, problems):
         name = entry.get("name")
         if not isinstance(name, str) or not name:
             problems.append(f"{where}.name: required, a non-empty string")
             continue
-        where = f"products[{i}] ({name})"
+        where = f"{where} ({name})"
         if name in seen:
             problems.append(f"{where}.name: duplicate product {name!r}")
         seen.add(name)
@@ -337,21 +346,10 @@ def _parse_products(raw: Any) -> tuple[list[Product], list[str]]:
 
 
 def _parse_states(raw: Any, product_names: set[str]) -> tuple[list[StateSpec], list[str]]:
-    if not isinstance(raw, list) or not raw:
-        return [], ["states: required, a non-empty array of [[states]] tables"]
     problems: list[str] = []
     states: list[StateSpec] = []
     known = {"code", "name", "role", "demand"}
-    for i, entry in enumerate(raw):
-        where = f"states[{i}]"
-        if not isinstance(entry, dict):
-            problems.append(f"{where}: must be a table")
-            continue
-        problems += [
-            f"{where}.{k}: unknown field (known: {', '.join(sorted(known))})"
-            for k in entry
-            if k not in known
-        ]
+    for where, entry in _tables(raw, "states", known, problems):
         code = entry.get("code")
         if not (isinstance(code, str) and len(code) == 3 and code.isalpha() and code.isupper()):
             problems.append(
@@ -386,21 +384,10 @@ def _parse_states(raw: Any, product_names: set[str]) -> tuple[list[StateSpec], l
 def _parse_firms(
     raw: Any, product_names: set[str], codes: set[str]
 ) -> tuple[list[FirmGroup], list[str]]:
-    if not isinstance(raw, list) or not raw:
-        return [], ["firms: required, a non-empty array of [[firms]] tables"]
     problems: list[str] = []
     groups: list[FirmGroup] = []
     known = {"product", "state", "count", "capacity", "unit_cost"}
-    for i, entry in enumerate(raw):
-        where = f"firms[{i}]"
-        if not isinstance(entry, dict):
-            problems.append(f"{where}: must be a table")
-            continue
-        problems += [
-            f"{where}.{k}: unknown field (known: {', '.join(sorted(known))})"
-            for k in entry
-            if k not in known
-        ]
+    for where, entry in _tables(raw, "firms", known, problems):
         product, state = entry.get("product"), entry.get("state")
         if product not in product_names:
             problems.append(f"{where}.product: unknown product {product!r}")
@@ -424,11 +411,9 @@ def _parse_borders(raw: Any, codes: set[str]) -> tuple[int, dict[tuple[str, str]
     problems: list[str] = []
     if not isinstance(raw, dict):
         return 0, {}, ["cross_border: must be a table"]
-    for k in raw:
-        if k not in ("default_delay_weeks", "pairs", "cost_markup"):
-            problems.append(
-                f"cross_border.{k}: unknown field (known: cost_markup, default_delay_weeks, pairs)"
-            )
+    problems += _unknown_fields(
+        raw, {"default_delay_weeks", "pairs", "cost_markup"}, "cross_border."
+    )
     default = raw.get("default_delay_weeks", 0)
     if not isinstance(default, int) or isinstance(default, bool) or default < 0:
         problems.append(

@@ -268,8 +268,10 @@ def _hub_and_spokes(need, buyer_state, room, seller_state, cost, markup, hub, pr
         idx = np.flatnonzero(eligible)
         home = idx[seller_state[idx] == state]
         # Candidates cheapest first (ties: scenario order): at home only, and all eligible.
-        effective[state] = (home[np.argsort(price[home], kind="stable")],
-                            idx[np.argsort(price[idx], kind="stable")])
+        effective[state] = (
+            home[np.argsort(price[home], kind="stable")],
+            idx[np.argsort(price[idx], kind="stable")],
+        )
     out_b, out_s, out_f = [], [], []
 
     def place(b: int, cand: np.ndarray, want: float, partial: bool = False) -> float:
