@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -144,6 +145,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         network = read_network(args.network, scenario)
     if args.series and Path(args.series).suffix != ".parquet":
         raise InputError(f"--series: must name a .parquet file, got {args.series!r}")
+    import webmodel.model  # noqa: F401  (import Mesa before the clock starts)
+
     start = time.perf_counter()
     model = _model(scenario, args, args.topology, args.web_ness, network).run()
     elapsed = time.perf_counter() - start
@@ -374,6 +377,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ScenarioError, InputError, ValueError) as err:
         print(f"webmodel {args.command}: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # Output piped into `head` or similar: stop quietly (Python docs' recipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
