@@ -366,6 +366,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a JSON list of {firms, links, steps, engine_s, reference_s, ratio}",
     )
     bench.set_defaults(func=cmd_bench)
+
+    # Commands that live beside their subsystems.
+    from webmodel.app_command import register as register_app
+    from webmodel.sweep.commands import register as register_sweep
+
+    register_sweep(sub)
+    register_app(sub)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Experiment files -> runs -> Parquet: sweeps on local processes or a Dask cluster."""
