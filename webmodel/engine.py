@@ -96,6 +96,8 @@ class ArrayEngine:
             self.pipeline[arrive, self.lead >= arrive] = flow[self.lead >= arrive]
         self.production = base_out.copy()
         self.firm_demand = base_out.copy()
+        self.baseline_output = base_out
+        self.unit_cost = net.firms.unit_cost
 
     # --- the step ---------------------------------------------------------------------------
     def step(self, week: int, final_demand: np.ndarray, recorder: Recorder) -> None:
@@ -149,9 +151,9 @@ class ArrayEngine:
         self.alpha += (target - self.alpha) / d.alpha_time
 
         # 8. Record.
-        self._record(recorder, week, final_demand, delivered, production, used, shipped)
+        self._record(recorder, week, final_demand, delivered, production, used, shipped, ceiling)
 
-    def _record(self, recorder, week, final_demand, delivered, production, used, shipped):
+    def _record(self, recorder, week, final_demand, delivered, production, used, shipped, ceiling):
         p = self.n_products
         nfl = self.n_firm_links
         by_product = np.zeros((4, p))
@@ -174,6 +176,8 @@ class ArrayEngine:
                 "backlog": by_product[2],
                 "orders": by_product[3],
                 "alpha_mean": self.alpha.mean(),
+                "output_loss": self.unit_cost @ np.maximum(self.baseline_output - production, 0.0),
+                "direct_loss": self.unit_cost @ np.maximum(self.baseline_output - ceiling, 0.0),
                 "utilisation": production.sum() / self.capacity.sum(),
             },
         )

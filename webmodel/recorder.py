@@ -18,6 +18,8 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "backlog": ("product", "orders placed with makers of the product and not yet filled"),
     "orders": ("product", "new orders placed with makers of the product this week"),
     "alpha_mean": ("scalar", "mean overproduction factor over firms"),
+    "output_loss": ("scalar", "value (units x unit cost) of baseline output not produced"),
+    "direct_loss": ("scalar", "value of baseline output that down capacity could not produce"),
     "utilisation": ("scalar", "total production / total nominal capacity"),
 }
 

@@ -53,10 +53,14 @@ class RefSlot:
 class RefFirm:
     """A producer: capacity, overproduction, its input slots and its customers' links."""
 
-    def __init__(self, index: int, product: int, capacity: float):
+    def __init__(
+        self, index: int, product: int, capacity: float, unit_cost: float, baseline_output: float
+    ):
         self.index = index
         self.product = product
         self.capacity = capacity
+        self.unit_cost = unit_cost
+        self.baseline_output = baseline_output
         self.availability = 1.0
         self.alpha = 1.0
         self.inputs: list[RefSlot] = []
@@ -75,7 +79,13 @@ class ReferenceEngine:
         self.n_products = len(net.scenario.products)
         base = net.baseline_output
         self.firms = [
-            RefFirm(i, int(net.firms.product[i]), float(net.firms.capacity[i]))
+            RefFirm(
+                i,
+                int(net.firms.product[i]),
+                float(net.firms.capacity[i]),
+                float(net.firms.unit_cost[i]),
+                float(base[i]),
+            )
             for i in range(net.n_firms)
         ]
         self.slots: list[RefSlot] = []
@@ -134,13 +144,16 @@ class ReferenceEngine:
         # 3. Production.
         produced = [0.0] * self.n_products
         consumed = [0.0] * self.n_products
+        output_loss = direct_loss = 0.0
         for firm in self.firms:
             ceiling = firm.alpha * firm.availability * firm.capacity
+            direct_loss += firm.unit_cost * max(firm.baseline_output - ceiling, 0.0)
             limit = min(ceiling, firm.demand)
             for slot in firm.inputs:
                 limit = min(limit, slot.stock / slot.coef)
             firm.production = limit
             produced[firm.product] += limit
+            output_loss += firm.unit_cost * max(firm.baseline_output - limit, 0.0)
             for slot in firm.inputs:
                 slot.stock -= slot.coef * limit
                 consumed[slot.product] += slot.coef * limit
@@ -211,6 +224,8 @@ class ReferenceEngine:
                 "backlog": backlog,
                 "orders": orders,
                 "alpha_mean": sum(f.alpha for f in self.firms) / len(self.firms),
+                "output_loss": output_loss,
+                "direct_loss": direct_loss,
                 "utilisation": sum(produced) / sum(f.capacity for f in self.firms),
             },
         )
