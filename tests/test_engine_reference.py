@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from webmodel.bench import worst_difference
 from webmodel.model import CoalitionModel
 from webmodel.recorder import VARIABLES
 
@@ -23,11 +24,9 @@ def _run_both(scenario, steps=120, **kwargs):
 
 def _assert_same(fast, slow):
     for name in VARIABLES:
-        a, b = fast.series(name), slow.series(name)
-        assert a.shape == b.shape, name
-        scale = max(float(np.max(np.abs(b))), 1e-300)
-        worst = float(np.max(np.abs(a - b))) / scale
-        assert worst <= 1e-9, f"{name}: engine and reference differ by {worst:.3g} (relative)"
+        assert fast.series(name).shape == slow.series(name).shape, name
+    name, worst = worst_difference(fast, slow)
+    assert worst <= 1e-9, f"{name}: engine and reference differ by {worst:.3g} (relative)"
 
 
 @pytest.mark.parametrize("topology", ["hub-and-spokes", "production-web"])

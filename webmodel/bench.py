@@ -32,6 +32,27 @@ class BenchRow:
         return asdict(self)
 
 
+def worst_difference(a: CoalitionModel, b: CoalitionModel) -> tuple[str, float]:
+    """The recorded variable on which two runs differ most, and by how much (relative).
+
+    Each variable is compared relative to its largest magnitude; the loss variables, which are
+    zero up to rounding when nothing is lost, relative to the value of baseline output.
+    """
+    value = float(a.network.firms.unit_cost @ a.network.baseline_output)
+    worst = ("", 0.0)
+    for name in VARIABLES:
+        x, y = a.series(name), b.series(name)
+        if x.shape != y.shape:
+            return name, float("inf")
+        scale = max(float(np.max(np.abs(y), initial=0.0)), 1e-300)
+        if name.endswith("_loss"):
+            scale = max(scale, value)
+        diff = float(np.max(np.abs(x - y), initial=0.0)) / scale
+        if diff > worst[1]:
+            worst = (name, diff)
+    return worst
+
+
 def bench_size(
     firms: int,
     steps: int,
@@ -61,13 +82,7 @@ def bench_size(
         reference_s = time.perf_counter() - start
         ratio = reference_s / engine_s
         rate = reference_s / (links * steps)
-        diff = max(
-            float(
-                np.max(np.abs(fast.series(v) - slow.series(v)))
-                / max(1e-300, float(np.max(np.abs(slow.series(v)))))
-            )
-            for v in VARIABLES
-        )
+        diff = worst_difference(fast, slow)[1]
     return BenchRow(
         firms=fast.network.n_firms,
         links=links,

@@ -43,7 +43,7 @@ class ArrayEngine:
         self.n_slots = net.n_slots
         self.n_firm_slots = nfs = net.n_firm_slots
         self.capacity = net.firms.capacity.copy()
-        self.availability = np.ones(net.n_firms)
+        self.availability = np.ones(net.n_firms)  # 0..1 per firm, lowered by disruptions
         self.alpha = np.ones(net.n_firms)
 
         # Slots (network order: firm slots grouped by firm, then state slots).
@@ -94,6 +94,8 @@ class ArrayEngine:
         self.pipeline = np.zeros((self.horizon, len(flow)))
         for arrive in range(1, self.horizon):
             self.pipeline[arrive, self.lead >= arrive] = flow[self.lead >= arrive]
+        self.link_open = np.ones(len(flow))  # 0..1 per link, lowered by trade disruptions
+        self.any_closed = False
         self.production = base_out.copy()
         self.firm_demand = base_out.copy()
         self.baseline_output = base_out
@@ -107,7 +109,9 @@ class ArrayEngine:
         # 2. Final demand: states order this week's demand from their end-item suppliers.
         self.order[nfl:] = self.state_link_weight * final_demand[self.state_link_slot]
         wanted = self.order + self.backlog
-        self.firm_demand = np.bincount(self.supplier, wanted, minlength=self.n_firms)
+        # A closed link (border shut) can receive nothing; its orders wait as backlog.
+        deliverable = wanted * self.link_open if self.any_closed else wanted
+        self.firm_demand = np.bincount(self.supplier, deliverable, minlength=self.n_firms)
 
         # 3. Production: capacity, orders, and the scarcest input bound it (Leontief).
         ceiling = self.alpha * self.availability * self.capacity
@@ -120,7 +124,7 @@ class ArrayEngine:
         self.stock -= used
 
         # 4. Rationing: output is shared among customers' orders; the rest becomes backlog.
-        shipped = self._ration(production, wanted)
+        shipped = self._ration(production, deliverable)
         self.backlog = wanted - shipped
 
         # 5. Shipping: into the pipeline; this week's arrivals come out of it.
@@ -152,6 +156,15 @@ class ArrayEngine:
 
         # 8. Record.
         self._record(recorder, week, final_demand, delivered, production, used, shipped, ceiling)
+
+    def set_availability(self, availability: np.ndarray) -> None:
+        """Per-firm share of capacity available (1 = up, 0 = down)."""
+        self.availability = np.asarray(availability, dtype=float).copy()
+
+    def set_link_open(self, open_share: np.ndarray) -> None:
+        """Per-link share of trade allowed through (network link order; 0 = closed)."""
+        self.link_open = np.asarray(open_share, dtype=float)[self.link_order]
+        self.any_closed = bool(np.any(self.link_open < 1.0))
 
     def _record(self, recorder, week, final_demand, delivered, production, used, shipped, ceiling):
         p = self.n_products

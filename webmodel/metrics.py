@@ -60,7 +60,7 @@ def performance(model: CoalitionModel) -> np.ndarray:
 
 def shock_start(model: CoalitionModel) -> int | None:
     """First week of a shock (surge or disruption), or None if the run had none."""
-    starts = [d.start for d in getattr(model, "disruptions", [])]
+    starts = [d.disruption.start for d in model.disruptions]
     if model.surge != 1.0:
         starts.append(model.surge_start)
     return min(starts) if starts else None

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import mesa
 import numpy as np
 
 from webmodel.agents import Firm, State
+from webmodel.disruptions import Disruption, ScheduledDisruption, parse_disruption
 from webmodel.engine import ArrayEngine, Dynamics
 from webmodel.network import Network
 from webmodel.recorder import Recorder
@@ -35,8 +38,11 @@ class CoalitionModel(mesa.Model):
         surge_start: first week of surged demand.
         steps: planned horizon in weeks (``run()`` goes this far; stepping may go further).
         target_cover_weeks, adjustment_time, alpha_max, alpha_time, suppliers_per_input,
-            rationing, contract_utilisation: override the scenario's
-            :class:`~webmodel.scenario.Parameters`.
+            rationing, contract_utilisation, capacity_headroom, border_delay, cyber_hardening,
+            coproduction_share: override the scenario's :class:`~webmodel.scenario.Parameters`
+            (the policy levers; see docs/levers.md).
+        disruptions: shocks to schedule, as :class:`Disruption` or specs like
+            "assembly:USA@12+8" (added to the scenario's own).
         network: a pre-built :class:`Network` (e.g. loaded from GraphML) instead of wiring one.
         engine: "array" (fast, default) or "reference" (the per-agent specification).
         rng: seed or numpy Generator; the same seed gives the same wiring and results.
@@ -58,6 +64,11 @@ class CoalitionModel(mesa.Model):
         suppliers_per_input: int | None = None,
         rationing: str | None = None,
         contract_utilisation: float | None = None,
+        capacity_headroom: float | None = None,
+        border_delay: int | None = None,
+        cyber_hardening: float | None = None,
+        coproduction_share: float | None = None,
+        disruptions: Sequence[Disruption | str] | None = None,
         network: Network | None = None,
         engine: str = "array",
         rng: int | np.random.Generator | None = None,
@@ -84,7 +95,11 @@ class CoalitionModel(mesa.Model):
             suppliers_per_input=suppliers_per_input,
             rationing=rationing,
             contract_utilisation=contract_utilisation,
-        )
+            capacity_headroom=capacity_headroom,
+            border_delay=border_delay,
+            cyber_hardening=cyber_hardening,
+            coproduction_share=coproduction_share,
+        ).with_levers()
         # Mesa 3.5 reserves `Model.scenario` for its experimental scenarios; ours is the coalition.
         self.coalition = scenario
         self.bom = scenario.bom()
@@ -96,7 +111,7 @@ class CoalitionModel(mesa.Model):
                 RuntimeWarning,
                 stacklevel=2,
             )
-        wiring_rng, self.event_rng = self.rng.spawn(2)
+        wiring_rng, self.event_rng, vendor_rng = self.rng.spawn(3)
         if network is None:
             network = build_network(scenario, topology, web_ness, wiring_rng)
         self.network = network
@@ -123,6 +138,15 @@ class CoalitionModel(mesa.Model):
         self.states = [State(self, i) for i in range(len(scenario.states))]
         self.firms = [Firm(self, i) for i in range(network.n_firms)]
 
+        # Disruptions: IT vendors (shared across states, so cyber outages are correlated) and
+        # each state's hardening; then the scheduled shocks.
+        n_vendors = max(4, round(np.sqrt(network.n_firms)))
+        self.it_vendor = vendor_rng.integers(n_vendors, size=network.n_firms)
+        self.cyber_hardening = np.full(len(scenario.states), params.cyber_hardening)
+        self.disruptions: list[ScheduledDisruption] = []
+        for d in [*scenario.disruptions, *(disruptions or [])]:
+            self.add_disruption(d)
+
     # --- stepping ---------------------------------------------------------------------------
     def final_demand(self, week: int) -> np.ndarray:
         """Each state slot's new demand in ``week`` (baseline, times the surge once it starts)."""
@@ -139,6 +163,39 @@ class CoalitionModel(mesa.Model):
         for _ in range(self.week, steps or self.steps_planned):
             self.step()
         return self
+
+    # --- disruptions -----------------------------------------------------------------------
+    def add_disruption(self, disruption: Disruption | str) -> ScheduledDisruption:
+        """Schedule a shock (a spec like "state:KOR@10+20" or a Disruption).
+
+        What it hits is drawn now, from the model's event stream, so two models built with the
+        same seed and given the same disruptions in the same order are hit alike. A start at or
+        before the current week is moved to the next week.
+        """
+        if isinstance(disruption, str):
+            disruption = parse_disruption(disruption)
+        if disruption.start <= self.week:
+            disruption = replace(disruption, start=self.week + 1)
+        scheduled = ScheduledDisruption.resolve(disruption, self)
+        self.disruptions.append(scheduled)
+        for week in disruption.change_weeks:
+            # Half a week early, so the change is in place when that week's step runs.
+            self.schedule_event(self._apply_disruptions, at=week - 0.5)
+        return scheduled
+
+    def _apply_disruptions(self) -> None:
+        """Set the engine's availability and link openness for the coming week."""
+        week = round(self.time + 0.5)
+        availability = np.ones(self.network.n_firms)
+        link_open = np.ones(self.network.n_links)
+        for d in self.disruptions:
+            level = d.disruption.level(week)
+            if d.firms is not None:
+                np.minimum.at(availability, d.firms, level)
+            if d.links is not None:
+                np.minimum.at(link_open, d.links, level)
+        self.engine.set_availability(availability)
+        self.engine.set_link_open(link_open)
 
     # --- reading results --------------------------------------------------------------------
     def series(self, name: str) -> np.ndarray:

@@ -28,6 +28,8 @@ class RefLink:
         self.order = flow
         self.backlog = 0.0
         self.wanted = 0.0
+        self.open = 1.0  # share of trade allowed through (0 = border closed)
+        self.deliverable = 0.0
         self.shipments: list[list[float]] = [[week, flow] for week in range(1, lead + 1)]
 
     def in_transit(self) -> float:
@@ -127,6 +129,14 @@ class ReferenceEngine:
     def availability(self) -> np.ndarray:
         return np.array([f.availability for f in self.firms])
 
+    def set_availability(self, availability: np.ndarray) -> None:
+        for firm, level in zip(self.firms, availability, strict=True):
+            firm.availability = float(level)
+
+    def set_link_open(self, open_share: np.ndarray) -> None:
+        for link, level in zip(self.links, open_share, strict=True):
+            link.open = float(level)
+
     def step(self, week: int, final_demand: np.ndarray, recorder: Recorder) -> None:
         d = self.dynamics
         # 2. Final demand.
@@ -138,7 +148,8 @@ class ReferenceEngine:
             firm.orders_received = 0.0
             for link in firm.customers:
                 link.wanted = link.order + link.backlog
-                firm.demand += link.wanted
+                link.deliverable = link.wanted * link.open
+                firm.demand += link.deliverable
                 firm.orders_received += link.order
 
         # 3. Production.
@@ -233,13 +244,13 @@ class ReferenceEngine:
     def _ration(self, firm: RefFirm) -> list[float]:
         """Each customer's share of the firm's output this week."""
         if self.dynamics.rationing == "priority":
-            first = [min(link.wanted, link.baseline_flow) for link in firm.customers]
+            first = [min(link.deliverable, link.baseline_flow) for link in firm.customers]
             first_total = sum(first)
             share = min(1.0, firm.production / first_total) if first_total > 0 else 0.0
             rest = max(firm.production - first_total, 0.0)
-            extra = [link.wanted - f for link, f in zip(firm.customers, first, strict=True)]
+            extra = [link.deliverable - f for link, f in zip(firm.customers, first, strict=True)]
             extra_total = sum(extra)
             extra_share = min(1.0, rest / extra_total) if extra_total > 0 else 0.0
             return [f * share + e * extra_share for f, e in zip(first, extra, strict=True)]
         share = min(1.0, firm.production / firm.demand) if firm.demand > 0 else 0.0
-        return [link.wanted * share for link in firm.customers]
+        return [link.deliverable * share for link in firm.customers]

@@ -17,7 +17,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from webmodel.bom import BillOfMaterials, Product, find_cycle
+from webmodel.disruptions import Disruption, DisruptionError, parse_disruption
 
 RATIONING_RULES = ("proportional", "priority")
 
@@ -66,6 +69,14 @@ class Parameters:
         contract_utilisation: under single sourcing, the largest share of a supplier's capacity
             that buyers contract at baseline (never below the product's coalition-wide
             utilisation, so that demand can always be placed).
+        capacity_headroom: extra capacity on every firm, as a share (0.2 = +20 %): the NDIS
+            "invest in extra capacity" lever. The same for every topology.
+        border_delay: weeks every cross-border shipment waits (FMS / export licensing); None
+            keeps the scenario's ``cross_border`` table. State pairs listed there keep theirs.
+        cyber_hardening: probability that a firm hit by a cyber outage of its IT vendor is
+            protected (industrial cybersecurity), for every state.
+        coproduction_share: share of allied end-item assembly left in the allies
+            (co-production); None follows the topology (0 hub-and-spokes, 1 web).
     """
 
     target_cover_weeks: float = 4.0
@@ -75,6 +86,10 @@ class Parameters:
     suppliers_per_input: int = 3
     rationing: str = "proportional"
     contract_utilisation: float = 0.9
+    capacity_headroom: float = 0.0
+    border_delay: int | None = None
+    cyber_hardening: float = 0.0
+    coproduction_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +106,7 @@ class Scenario:
     border_delays: dict[tuple[str, str], int]
     border_cost_markup: float = 0.1
     parameters: Parameters = field(default_factory=Parameters)
+    disruptions: tuple[Disruption, ...] = ()
 
     @property
     def state_codes(self) -> list[str]:
@@ -132,6 +148,20 @@ class Scenario:
         ]
         return replace(self, firm_groups=groups, states=states)
 
+    def with_levers(self) -> Scenario:
+        """Apply the parameters that change what exists: capacity headroom, border delay."""
+        p = self.parameters
+        out = self
+        if p.capacity_headroom:
+            groups = [
+                replace(g, capacity=g.capacity * (1 + p.capacity_headroom))
+                for g in self.firm_groups
+            ]
+            out = replace(out, firm_groups=groups)
+        if p.border_delay is not None:
+            out = replace(out, default_border_delay=int(p.border_delay))
+        return out
+
     def with_parameters(self, **overrides: Any) -> Scenario:
         """A copy with some behavioural parameters replaced (``None`` values are ignored)."""
         given = {k: v for k, v in overrides.items() if v is not None}
@@ -165,6 +195,7 @@ def load_scenario(path: str | Path | None) -> Scenario:
 # --- validation -------------------------------------------------------------------------------
 
 _TOP_FIELDS = {
+    "disruptions",
     "name",
     "description",
     "hub",
@@ -180,6 +211,10 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
 def _check_parameters(values: dict[str, Any], where: str) -> list[str]:
     problems = []
     known = set(Parameters.__dataclass_fields__)
@@ -191,9 +226,13 @@ def _check_parameters(values: dict[str, Any], where: str) -> list[str]:
         "adjustment_time": lambda v: _is_number(v) and v >= 1,
         "alpha_max": lambda v: _is_number(v) and v >= 1,
         "alpha_time": lambda v: _is_number(v) and v >= 1,
-        "suppliers_per_input": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+        "suppliers_per_input": lambda v: _is_int(v) and v >= 1,
         "rationing": lambda v: v in RATIONING_RULES,
         "contract_utilisation": lambda v: _is_number(v) and 0 < v <= 1,
+        "capacity_headroom": lambda v: _is_number(v) and v >= 0,
+        "border_delay": lambda v: v is None or (_is_int(v) and v >= 0),
+        "cyber_hardening": lambda v: _is_number(v) and 0 <= v <= 1,
+        "coproduction_share": lambda v: v is None or (_is_number(v) and 0 <= v <= 1),
     }
     rules = {
         "target_cover_weeks": "a number >= 1 (a firm must hold at least one week of inputs)",
@@ -203,6 +242,10 @@ def _check_parameters(values: dict[str, Any], where: str) -> list[str]:
         "suppliers_per_input": "an integer >= 1",
         "rationing": f"one of {', '.join(RATIONING_RULES)}",
         "contract_utilisation": "a number in (0, 1]",
+        "capacity_headroom": "a number >= 0 (a share: 0.2 = +20 %)",
+        "border_delay": "an integer number of weeks >= 0",
+        "cyber_hardening": "a number in [0, 1]",
+        "coproduction_share": "a number in [0, 1]",
     }
     for key, check in checks.items():
         if key in values and not check(values[key]):
@@ -278,6 +321,9 @@ def parse_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
         raw_params = {}
     problems += _check_parameters(raw_params, "parameters")
 
+    disruptions, disruption_problems = _parse_disruptions(data.get("disruptions", []))
+    problems += disruption_problems
+
     if not problems:
         problems += _check_consistency(products, states, groups)
     if problems:
@@ -294,6 +340,7 @@ def parse_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
         border_delays=pairs,
         border_cost_markup=float(markup),
         parameters=Parameters(**raw_params),
+        disruptions=tuple(disruptions),
     )
 
 
@@ -405,6 +452,26 @@ def _parse_firms(
         if not any(p.startswith(where + ".") for p in problems):
             groups.append(FirmGroup(product, state, count, float(capacity), float(cost)))
     return groups, problems
+
+
+def _parse_disruptions(raw: Any) -> tuple[list[Disruption], list[str]]:
+    """``disruptions`` = a list of specs ("assembly:USA@12+8") or tables of Disruption fields."""
+    if not isinstance(raw, list):
+        return [], ["disruptions: must be an array of specs or tables"]
+    out, problems = [], []
+    for i, entry in enumerate(raw):
+        try:
+            if isinstance(entry, str):
+                out.append(parse_disruption(entry))
+            elif isinstance(entry, dict):
+                out.append(Disruption(**entry))
+            else:
+                problems.append(f"disruptions[{i}]: must be a spec string or a table")
+        except DisruptionError as err:
+            problems.append(f"disruptions[{i}]: {str(err).splitlines()[0]}")
+        except TypeError as err:
+            problems.append(f"disruptions[{i}]: {err}")
+    return out, problems
 
 
 def _parse_borders(raw: Any, codes: set[str]) -> tuple[int, dict[tuple[str, str], int], list[str]]:

@@ -88,11 +88,14 @@ def build_network(
     hub = scenario.state_codes.index(scenario.hub)
     n_products = len(scenario.products)
 
-    # 1. Assembly location: a share (1 - w) of allied assemblers, in a seeded order, moves to the
-    #    hub. The order is drawn for every w, so a larger w moves a subset of a smaller one's.
+    # 1. Assembly location: a share (1 - w) of allied assemblers (1 - coproduction_share if
+    #    that lever is set), in a seeded order, moves to the hub. The order is drawn for every
+    #    w, so a larger w moves a subset of a smaller one's.
     assemblers = np.flatnonzero(np.isin(firms.product, bom.end_items) & (firms.state != hub))
     order = rng.permutation(assemblers)
-    moved = order[: round((1.0 - w) * len(order))]
+    kept = scenario.parameters.coproduction_share
+    kept = w if kept is None else kept
+    moved = order[: round((1.0 - kept) * len(order))]
     firms.state[moved] = hub
 
     # 2. Slots: each firm's inputs (grouped by firm, inputs in product order), then each state's
