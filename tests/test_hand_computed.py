@@ -15,8 +15,12 @@ from webmodel.scenario import parse_scenario
 CHAIN = {
     "name": "chain",
     "hub": "USA",
-    "parameters": {"target_cover_weeks": 2.0, "adjustment_time": 2.0, "alpha_max": 1.5,
-                   "alpha_time": 2.0},
+    "parameters": {
+        "target_cover_weeks": 2.0,
+        "adjustment_time": 2.0,
+        "alpha_max": 1.5,
+        "alpha_time": 2.0,
+    },
     "states": [{"code": "USA", "role": "hub", "demand": {"item": 50}}],
     "products": [
         {"name": "item", "lead_time_weeks": 1, "inputs": {"part": 1}},
@@ -31,8 +35,15 @@ CHAIN = {
 
 @pytest.mark.parametrize("engine", ["array", "reference"])
 def test_two_weeks_by_hand(engine):
-    model = CoalitionModel(parse_scenario(CHAIN), topology="hub-and-spokes", surge=1.6,
-                           surge_start=1, steps=2, engine=engine, rng=0)
+    model = CoalitionModel(
+        parse_scenario(CHAIN),
+        topology="hub-and-spokes",
+        surge=1.6,
+        surge_start=1,
+        steps=2,
+        engine=engine,
+        rng=0,
+    )
     item, part = model.bom.index["item"], model.bom.index["part"]
 
     model.step()
