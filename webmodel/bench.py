@@ -35,18 +35,25 @@ class BenchRow:
 def worst_difference(a: CoalitionModel, b: CoalitionModel) -> tuple[str, float]:
     """The recorded variable on which two runs differ most, and by how much (relative).
 
-    Each variable is compared relative to its largest magnitude; the loss variables, which are
-    zero up to rounding when nothing is lost, relative to the value of baseline output.
+    Each variable is compared relative to the larger of its own largest magnitude and the
+    model's natural scale for its kind (weekly final demand, weekly output, output value, 1),
+    so that a variable which is zero up to rounding (a stockpile that is never used, a loss
+    that never happens) is not judged by its rounding noise.
     """
-    value = float(a.network.firms.unit_cost @ a.network.baseline_output)
+    net = a.network
+    natural = {
+        "slot": float(net.baseline_demand.sum()),
+        "product": float(net.baseline_output.sum()),
+        "scalar": 1.0,
+    }
+    value = float(net.firms.unit_cost @ net.baseline_output)
     worst = ("", 0.0)
-    for name in VARIABLES:
+    for name, (kind, _) in VARIABLES.items():
         x, y = a.series(name), b.series(name)
         if x.shape != y.shape:
             return name, float("inf")
-        scale = max(float(np.max(np.abs(y), initial=0.0)), 1e-300)
-        if name.endswith("_loss"):
-            scale = max(scale, value)
+        scale = value if name.endswith("_loss") else natural[kind]
+        scale = max(scale, float(np.max(np.abs(y), initial=0.0)))
         diff = float(np.max(np.abs(x - y), initial=0.0)) / scale
         if diff > worst[1]:
             worst = (name, diff)

@@ -47,6 +47,25 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
+def _disruption(text: str):
+    from webmodel.disruptions import DisruptionError, parse_disruption
+
+    try:
+        return parse_disruption(text)
+    except DisruptionError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _unit_float(text: str) -> float:
     value = _non_negative_float(text)
     if value > 1:
@@ -92,6 +111,46 @@ def _add_run_options(p: argparse.ArgumentParser, steps: int, surge: float) -> No
         choices=("proportional", "priority"),
         help="how a short supplier shares output (default: the scenario's)",
     )
+    p.add_argument(
+        "--disrupt",
+        action="append",
+        default=[],
+        type=_disruption,
+        metavar="KIND[:TARGET]@START+DUR",
+        help="add a disruption (repeatable), e.g. assembly:USA@12+8, state:KOR@10+20, "
+        "random:0.2@10+8~4 (linear recovery over 4 weeks); see docs/disruptions.md",
+    )
+    levers = p.add_argument_group("policy levers (default: the scenario's; see docs/levers.md)")
+    levers.add_argument(
+        "--capacity-headroom",
+        type=_non_negative_float,
+        metavar="SHARE",
+        help="extra capacity on every firm, e.g. 0.2 = +20%%",
+    )
+    levers.add_argument(
+        "--border-delay",
+        type=_non_negative_int,
+        metavar="WEEKS",
+        help="weeks every cross-border shipment waits (FMS / export licensing)",
+    )
+    levers.add_argument(
+        "--cyber-hardening",
+        type=_unit_float,
+        metavar="P",
+        help="chance a firm resists its IT vendor's outage",
+    )
+    levers.add_argument(
+        "--suppliers-per-input",
+        type=_positive_int,
+        metavar="K",
+        help="suppliers per input in the production web",
+    )
+    levers.add_argument(
+        "--coproduction-share",
+        type=_unit_float,
+        metavar="SHARE",
+        help="share of allied assembly kept in the allies",
+    )
 
 
 def _load(args: argparse.Namespace) -> Scenario:
@@ -118,6 +177,12 @@ def _model(
         surge_start=args.surge_start,
         steps=args.steps,
         rationing=args.rationing,
+        disruptions=args.disrupt,
+        capacity_headroom=args.capacity_headroom,
+        border_delay=args.border_delay,
+        cyber_hardening=args.cyber_hardening,
+        suppliers_per_input=args.suppliers_per_input,
+        coproduction_share=args.coproduction_share,
         network=network,
         rng=args.seed,
     )
@@ -135,6 +200,7 @@ def _pct(x: float | None) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from webmodel.metrics import compute_metrics
     from webmodel.output import run_params, series_table, totals, write_parquet_atomic
 
     scenario = _load(args)
@@ -151,14 +217,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     model = _model(scenario, args, args.topology, args.web_ness, network).run()
     elapsed = time.perf_counter() - start
     result = totals(model)
+    metrics = compute_metrics(model)
     if args.series:
         write_parquet_atomic(series_table(model), args.series)
     if args.json:
-        print(
-            json.dumps(
-                {"params": run_params(model), "totals": result, "seconds": round(elapsed, 4)}
-            )
-        )
+        payload = {
+            "params": run_params(model),
+            "totals": result,
+            "metrics": metrics,
+            "seconds": round(elapsed, 4),
+        }
+        print(json.dumps(payload))
         return 0
     p = run_params(model)
     print(
@@ -179,6 +248,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{_pct(v['fill_rate']):>7}"
         )
     print(f"\n  end items owed at the end (backlog): {_fmt(result['final_backlog'])}")
+    print("\n  metrics (docs/metrics.md):")
+    for name, value in metrics.items():
+        shown = "n/a" if value is None else f"{value:.4g}"
+        print(f"    {name:22} {shown}")
     if args.series:
         print(f"  series written to {args.series}")
     return 0

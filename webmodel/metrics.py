@@ -4,8 +4,9 @@ Every formula is written out in ``docs/metrics.md``; keep the two in step. Versi
 definitions with :data:`METRICS_VERSION` when one changes, so results tables can say which
 definitions produced them.
 
-Notation: end items e, weeks t = 1..T; D_e(t) demanded, Y_e(t) delivered in week t;
-Q(t) = mean over e of Y_e(t) / D_e(t) (each end item counts equally, whatever its volume);
+Notation: end items e, weeks t = 1..T; D_e(t) demanded, Y_e(t) delivered (arrived) and
+S_e(t) served to the forces (arrivals plus any stockpile draw) in week t;
+Q(t) = mean over e of S_e(t) / D_e(t) (each end item counts equally, whatever its volume);
 t0 = the first week of a shock (the surge start if surge != 1, or the first disruption).
 """
 
@@ -51,8 +52,11 @@ def end_items(model: CoalitionModel) -> list[str]:
 
 
 def performance(model: CoalitionModel) -> np.ndarray:
-    """Q(t): mean over end items of delivered / demanded in week t (1 = demand fully met)."""
-    delivered = _by_end_item(model, "delivered")
+    """Q(t): mean over end items of served / demanded in week t (1 = the forces' need met).
+
+    "Served" is what the forces received: arrivals, or the state's stockpile while it lasts.
+    """
+    delivered = _by_end_item(model, "served")
     demanded = _by_end_item(model, "demanded")
     ratio = np.divide(delivered, demanded, out=np.ones_like(delivered), where=demanded > 0)
     return ratio.mean(axis=1)
@@ -120,6 +124,7 @@ def cross_border_share(model: CoalitionModel) -> float:
 def compute_metrics(model: CoalitionModel) -> dict[str, float | int | None]:
     """Every metric of METRIC_NAMES for a finished (or running) model."""
     delivered = _by_end_item(model, "delivered")
+    served = _by_end_item(model, "served")
     demanded = _by_end_item(model, "demanded")
     q = performance(model)
     t0 = shock_start(model)
@@ -136,7 +141,7 @@ def compute_metrics(model: CoalitionModel) -> dict[str, float | int | None]:
     total_loss = float(model.series("output_loss").sum())
     surged = model.surge > 1.0 and model.surge_start <= len(q)
     return {
-        "fill_rate": fill_rate(delivered, demanded) if len(q) else None,
+        "fill_rate": fill_rate(served, demanded) if len(q) else None,
         "loss_area": loss_area(q, t0) if t0 else None,
         "min_performance": float(q[t0 - 1 :].min()) if t0 else None,
         "time_to_recover": time_to_recover(q, t0) if t0 else None,

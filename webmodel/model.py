@@ -38,7 +38,8 @@ class CoalitionModel(mesa.Model):
         surge_start: first week of surged demand.
         steps: planned horizon in weeks (``run()`` goes this far; stepping may go further).
         target_cover_weeks, adjustment_time, alpha_max, alpha_time, suppliers_per_input,
-            rationing, contract_utilisation, capacity_headroom, border_delay, cyber_hardening,
+            rationing, contract_utilisation, capacity_headroom, stockpile_weeks, border_delay,
+            cyber_hardening,
             coproduction_share: override the scenario's :class:`~webmodel.scenario.Parameters`
             (the policy levers; see docs/levers.md).
         disruptions: shocks to schedule, as :class:`Disruption` or specs like
@@ -65,6 +66,7 @@ class CoalitionModel(mesa.Model):
         rationing: str | None = None,
         contract_utilisation: float | None = None,
         capacity_headroom: float | None = None,
+        stockpile_weeks: float | None = None,
         border_delay: int | None = None,
         cyber_hardening: float | None = None,
         coproduction_share: float | None = None,
@@ -96,6 +98,7 @@ class CoalitionModel(mesa.Model):
             rationing=rationing,
             contract_utilisation=contract_utilisation,
             capacity_headroom=capacity_headroom,
+            stockpile_weeks=stockpile_weeks,
             border_delay=border_delay,
             cyber_hardening=cyber_hardening,
             coproduction_share=coproduction_share,
@@ -138,6 +141,10 @@ class CoalitionModel(mesa.Model):
         self.states = [State(self, i) for i in range(len(scenario.states))]
         self.firms = [Firm(self, i) for i in range(network.n_firms)]
 
+        # States' stockpiles of end items, and the forces' need not yet met.
+        self.state_stock = params.stockpile_weeks * network.baseline_demand
+        self.unmet = np.zeros_like(self.state_stock)
+
         # Disruptions: IT vendors (shared across states, so cyber outages are correlated) and
         # each state's hardening; then the scheduled shocks.
         n_vendors = max(4, round(np.sqrt(network.n_firms)))
@@ -156,7 +163,22 @@ class CoalitionModel(mesa.Model):
     def step(self) -> None:
         """One week: final demand, production, rationing, shipping, ordering, adaptation."""
         self.week += 1
-        self.engine.step(self.week, self.final_demand(self.week), self.recorder)
+        demand = self.final_demand(self.week)
+        self.engine.step(self.week, demand, self.recorder)
+        self._serve_forces(demand, self.recorder.data["delivered"][self.week - 1])
+
+    def _serve_forces(self, demand: np.ndarray, delivered: np.ndarray) -> None:
+        """Arrivals go into each state's stockpile; the forces draw their need from it.
+
+        Orders to industry are the forces' need as it arises, so the industrial backlog is
+        exactly what the stockpile lent: when it arrives, the stockpile is refilled. Without a
+        stockpile, the forces get just what arrives (served = delivered).
+        """
+        available = self.state_stock + delivered
+        served = np.minimum(demand + self.unmet, available)
+        self.state_stock = available - served
+        self.unmet = self.unmet + demand - served
+        self.recorder.record(self.week, {"served": served, "state_stock": self.state_stock})
 
     def run(self, steps: int | None = None) -> CoalitionModel:
         """Step until ``steps`` weeks (default: the planned horizon) have been simulated."""

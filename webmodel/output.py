@@ -61,6 +61,12 @@ def run_params(model: CoalitionModel) -> dict[str, Any]:
         "alpha_time": p.alpha_time,
         "suppliers_per_input": p.suppliers_per_input,
         "rationing": p.rationing,
+        "contract_utilisation": p.contract_utilisation,
+        "capacity_headroom": p.capacity_headroom,
+        "border_delay": p.border_delay,
+        "cyber_hardening": p.cyber_hardening,
+        "coproduction_share": p.coproduction_share,
+        "disruptions": [d.disruption.spec for d in model.disruptions],
         "engine": model.engine_name,
     }
 

@@ -10,6 +10,8 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "demanded": ("slot", "new final demand placed by the state for the end item this week"),
     "delivered": ("slot", "end items arriving at the state this week"),
     "final_backlog": ("slot", "end items the state ordered and has not yet been shipped"),
+    "served": ("slot", "end items the state's forces received this week (arrivals or stockpile)"),
+    "state_stock": ("slot", "the state's stockpile of the end item at the end of the week"),
     "production": ("product", "units produced this week"),
     "shipped": ("product", "units shipped to customers this week (equals production)"),
     "consumed": ("product", "units used up as inputs this week"),

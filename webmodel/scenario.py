@@ -71,6 +71,8 @@ class Parameters:
             utilisation, so that demand can always be placed).
         capacity_headroom: extra capacity on every firm, as a share (0.2 = +20 %): the NDIS
             "invest in extra capacity" lever. The same for every topology.
+        stockpile_weeks: each state's stockpile of end items, in weeks of baseline demand; it
+            covers the forces while deliveries fall short and refills as the backlog arrives.
         border_delay: weeks every cross-border shipment waits (FMS / export licensing); None
             keeps the scenario's ``cross_border`` table. State pairs listed there keep theirs.
         cyber_hardening: probability that a firm hit by a cyber outage of its IT vendor is
@@ -87,6 +89,7 @@ class Parameters:
     rationing: str = "proportional"
     contract_utilisation: float = 0.9
     capacity_headroom: float = 0.0
+    stockpile_weeks: float = 0.0
     border_delay: int | None = None
     cyber_hardening: float = 0.0
     coproduction_share: float | None = None
@@ -230,6 +233,7 @@ def _check_parameters(values: dict[str, Any], where: str) -> list[str]:
         "rationing": lambda v: v in RATIONING_RULES,
         "contract_utilisation": lambda v: _is_number(v) and 0 < v <= 1,
         "capacity_headroom": lambda v: _is_number(v) and v >= 0,
+        "stockpile_weeks": lambda v: _is_number(v) and v >= 0,
         "border_delay": lambda v: v is None or (_is_int(v) and v >= 0),
         "cyber_hardening": lambda v: _is_number(v) and 0 <= v <= 1,
         "coproduction_share": lambda v: v is None or (_is_number(v) and 0 <= v <= 1),
@@ -243,6 +247,7 @@ def _check_parameters(values: dict[str, Any], where: str) -> list[str]:
         "rationing": f"one of {', '.join(RATIONING_RULES)}",
         "contract_utilisation": "a number in (0, 1]",
         "capacity_headroom": "a number >= 0 (a share: 0.2 = +20 %)",
+        "stockpile_weeks": "a number of weeks >= 0",
         "border_delay": "an integer number of weeks >= 0",
         "cyber_hardening": "a number in [0, 1]",
         "coproduction_share": "a number in [0, 1]",
