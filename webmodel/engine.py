@@ -30,6 +30,9 @@ class Dynamics:
     alpha_max: float = 1.25
     alpha_time: float = 8.0
     rationing: str = "proportional"
+    investment_decision_weeks: int = 26
+    investment_build_weeks: int = 130
+    investment_share: float = 0.25
 
 
 class ArrayEngine:
@@ -45,6 +48,10 @@ class ArrayEngine:
         self.capacity = net.firms.capacity.copy()
         self.availability = np.ones(net.n_firms)  # 0..1 per firm, lowered by disruptions
         self.alpha = np.ones(net.n_firms)
+        # Capacity investment: weeks short of capacity, capacity on order, arrivals by week.
+        self.short_weeks = np.zeros(net.n_firms, dtype=np.int64)
+        self.on_order = np.zeros(net.n_firms)
+        self.arriving: dict[int, np.ndarray] = {}
 
         # Slots (network order: firm slots grouped by firm, then state slots).
         self.slot_firm = net.slot_firm[:nfs]
@@ -106,6 +113,12 @@ class ArrayEngine:
         """Advance one week. ``final_demand`` is each state slot's new demand this week."""
         d = self.dynamics
         nfl = self.n_firm_links
+        # 1. New capacity ordered investment_build_weeks ago starts producing.
+        if week in self.arriving:
+            added = self.arriving.pop(week)
+            self.capacity += added
+            self.on_order -= added
+            self.short_weeks[added > 0] = 0  # judge the new capacity before ordering more
         # 2. Final demand: states order this week's demand from their end-item suppliers.
         self.order[nfl:] = self.state_link_weight * final_demand[self.state_link_slot]
         wanted = self.order + self.backlog
@@ -150,9 +163,18 @@ class ArrayEngine:
         slot_order = np.maximum(0.0, need + gap / d.adjustment_time)
         self.order[:nfl] = self.firm_link_weight * slot_order[self.firm_link_slot]
 
-        # 7. Adaptation: overproduction rises under scarcity, relaxes otherwise.
-        target = np.where(self.firm_demand > ceiling, d.alpha_max, 1.0)
+        # 7. Adaptation: overproduction rises under scarcity, relaxes otherwise; a firm short
+        # of capacity for long enough orders more, which arrives after the build lag.
+        short = self.firm_demand > ceiling
+        target = np.where(short, d.alpha_max, 1.0)
         self.alpha += (target - self.alpha) / d.alpha_time
+        self.short_weeks = np.where(short, self.short_weeks + 1, 0)
+        invest = (self.short_weeks >= d.investment_decision_weeks) & (self.on_order == 0)
+        if d.investment_share > 0 and invest.any():
+            amount = np.where(invest, d.investment_share * self.network.firms.capacity, 0.0)
+            self.on_order += amount
+            due = week + d.investment_build_weeks
+            self.arriving[due] = self.arriving.get(due, 0.0) + amount
 
         # 8. Record.
         self._record(recorder, week, final_demand, delivered, production, used, shipped, ceiling)
@@ -192,6 +214,7 @@ class ArrayEngine:
                 "output_loss": self.unit_cost @ np.maximum(self.baseline_output - production, 0.0),
                 "direct_loss": self.unit_cost @ np.maximum(self.baseline_output - ceiling, 0.0),
                 "utilisation": production.sum() / self.capacity.sum(),
+                "capacity": self.capacity.sum(),
             },
         )
 

@@ -38,7 +38,8 @@ class CoalitionModel(mesa.Model):
         surge_start: first week of surged demand.
         steps: planned horizon in weeks (``run()`` goes this far; stepping may go further).
         target_cover_weeks, adjustment_time, alpha_max, alpha_time, suppliers_per_input,
-            rationing, contract_utilisation, capacity_headroom, stockpile_weeks, border_delay,
+            rationing, contract_utilisation, capacity_headroom, stockpile_weeks,
+            investment_decision_weeks, investment_build_weeks, investment_share, border_delay,
             cyber_hardening,
             coproduction_share: override the scenario's :class:`~webmodel.scenario.Parameters`
             (the policy levers; see docs/levers.md).
@@ -67,6 +68,9 @@ class CoalitionModel(mesa.Model):
         contract_utilisation: float | None = None,
         capacity_headroom: float | None = None,
         stockpile_weeks: float | None = None,
+        investment_decision_weeks: int | None = None,
+        investment_build_weeks: int | None = None,
+        investment_share: float | None = None,
         border_delay: int | None = None,
         cyber_hardening: float | None = None,
         coproduction_share: float | None = None,
@@ -99,6 +103,9 @@ class CoalitionModel(mesa.Model):
             contract_utilisation=contract_utilisation,
             capacity_headroom=capacity_headroom,
             stockpile_weeks=stockpile_weeks,
+            investment_decision_weeks=investment_decision_weeks,
+            investment_build_weeks=investment_build_weeks,
+            investment_share=investment_share,
             border_delay=border_delay,
             cyber_hardening=cyber_hardening,
             coproduction_share=coproduction_share,
@@ -130,6 +137,9 @@ class CoalitionModel(mesa.Model):
             alpha_max=params.alpha_max,
             alpha_time=params.alpha_time,
             rationing=params.rationing,
+            investment_decision_weeks=params.investment_decision_weeks,
+            investment_build_weeks=params.investment_build_weeks,
+            investment_share=params.investment_share,
         )
         self.engine = ENGINES[engine](network, self.dynamics)
         self.engine_name = engine

@@ -23,6 +23,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "output_loss": ("scalar", "value (units x unit cost) of baseline output not produced"),
     "direct_loss": ("scalar", "value of baseline output that down capacity could not produce"),
     "utilisation": ("scalar", "total production / total nominal capacity"),
+    "capacity": ("scalar", "total nominal capacity (grows with investment)"),
 }
 
 

@@ -65,6 +65,10 @@ class RefFirm:
         self.baseline_output = baseline_output
         self.availability = 1.0
         self.alpha = 1.0
+        self.original_capacity = capacity
+        self.short_weeks = 0
+        self.on_order = 0.0
+        self.arrivals: dict[int, float] = {}  # week -> capacity arriving
         self.inputs: list[RefSlot] = []
         self.customers: list[RefLink] = []
         self.demand = 0.0
@@ -139,6 +143,13 @@ class ReferenceEngine:
 
     def step(self, week: int, final_demand: np.ndarray, recorder: Recorder) -> None:
         d = self.dynamics
+        # 1. Capacity investments that are due.
+        for firm in self.firms:
+            if week in firm.arrivals:
+                added = firm.arrivals.pop(week)
+                firm.capacity += added
+                firm.on_order -= added
+                firm.short_weeks = 0
         # 2. Final demand.
         for k, slot in enumerate(self.state_slots):
             for link in slot.links:
@@ -203,11 +214,22 @@ class ReferenceEngine:
                 for link in slot.links:
                     link.order = link.weight * order
 
-        # 7. Overproduction.
+        # 7. Overproduction and capacity investment.
         for firm in self.firms:
             ceiling = firm.alpha * firm.availability * firm.capacity
-            target = d.alpha_max if firm.demand > ceiling else 1.0
+            short = firm.demand > ceiling
+            target = d.alpha_max if short else 1.0
             firm.alpha = firm.alpha + (target - firm.alpha) / d.alpha_time
+            firm.short_weeks = firm.short_weeks + 1 if short else 0
+            if (
+                d.investment_share > 0
+                and firm.short_weeks >= d.investment_decision_weeks
+                and firm.on_order == 0
+            ):
+                amount = d.investment_share * firm.original_capacity
+                firm.on_order += amount
+                due = week + d.investment_build_weeks
+                firm.arrivals[due] = firm.arrivals.get(due, 0.0) + amount
 
         # 8. Record.
         stock = [0.0] * self.n_products
@@ -238,6 +260,7 @@ class ReferenceEngine:
                 "output_loss": output_loss,
                 "direct_loss": direct_loss,
                 "utilisation": sum(produced) / sum(f.capacity for f in self.firms),
+                "capacity": sum(f.capacity for f in self.firms),
             },
         )
 

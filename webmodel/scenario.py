@@ -73,6 +73,11 @@ class Parameters:
             "invest in extra capacity" lever. The same for every topology.
         stockpile_weeks: each state's stockpile of end items, in weeks of baseline demand; it
             covers the forces while deliveries fall short and refills as the backlog arrives.
+        investment_decision_weeks: weeks a firm must be short of capacity before it orders more.
+        investment_build_weeks: weeks from that order until the new capacity produces (a
+            meaningful capacity increase takes ~3 years, reference-data.md).
+        investment_share: capacity added by one investment, as a share of the firm's original
+            capacity (0 turns investment off). A firm has at most one investment on order.
         border_delay: weeks every cross-border shipment waits (FMS / export licensing); None
             keeps the scenario's ``cross_border`` table. State pairs listed there keep theirs.
         cyber_hardening: probability that a firm hit by a cyber outage of its IT vendor is
@@ -90,6 +95,9 @@ class Parameters:
     contract_utilisation: float = 0.9
     capacity_headroom: float = 0.0
     stockpile_weeks: float = 0.0
+    investment_decision_weeks: int = 26
+    investment_build_weeks: int = 130
+    investment_share: float = 0.25
     border_delay: int | None = None
     cyber_hardening: float = 0.0
     coproduction_share: float | None = None
@@ -234,6 +242,9 @@ def _check_parameters(values: dict[str, Any], where: str) -> list[str]:
         "contract_utilisation": lambda v: _is_number(v) and 0 < v <= 1,
         "capacity_headroom": lambda v: _is_number(v) and v >= 0,
         "stockpile_weeks": lambda v: _is_number(v) and v >= 0,
+        "investment_decision_weeks": lambda v: _is_int(v) and v >= 1,
+        "investment_build_weeks": lambda v: _is_int(v) and v >= 1,
+        "investment_share": lambda v: _is_number(v) and v >= 0,
         "border_delay": lambda v: v is None or (_is_int(v) and v >= 0),
         "cyber_hardening": lambda v: _is_number(v) and 0 <= v <= 1,
         "coproduction_share": lambda v: v is None or (_is_number(v) and 0 <= v <= 1),
@@ -248,6 +259,9 @@ def _check_parameters(values: dict[str, Any], where: str) -> list[str]:
         "contract_utilisation": "a number in (0, 1]",
         "capacity_headroom": "a number >= 0 (a share: 0.2 = +20 %)",
         "stockpile_weeks": "a number of weeks >= 0",
+        "investment_decision_weeks": "an integer number of weeks >= 1",
+        "investment_build_weeks": "an integer number of weeks >= 1",
+        "investment_share": "a number >= 0 (a share of original capacity)",
         "border_delay": "an integer number of weeks >= 0",
         "cyber_hardening": "a number in [0, 1]",
         "coproduction_share": "a number in [0, 1]",
