@@ -157,6 +157,8 @@ class ScheduledDisruption:
 
     @classmethod
     def resolve(cls, disruption: Disruption, model: CoalitionModel) -> ScheduledDisruption:
+        """Draw the firms hit now; for trade closures, check the target (links are found
+        each week, so that links made by re-sourcing are closed too)."""
         if disruption.kind in FIRM_KINDS:
             return cls(disruption, firms=firms_hit(disruption, model))
         return cls(disruption, links=links_hit(disruption, model))

@@ -33,6 +33,7 @@ class Dynamics:
     investment_decision_weeks: int = 26
     investment_build_weeks: int = 130
     investment_share: float = 0.25
+    resourcing_weeks: int = 4
 
 
 class ArrayEngine:
@@ -60,6 +61,33 @@ class ArrayEngine:
         self.buying_firms, self.buyer_slot_starts = np.unique(self.slot_firm, return_index=True)
         self.input_bound = np.full(net.n_firms, np.inf)
 
+        self._index_links(net)
+
+        # Equilibrium state.
+        flow = net.baseline_link_flow()[self.link_order]
+        self.baseline_flow = flow
+        base_out = net.baseline_output
+        self.stock = dynamics.target_cover_weeks * self.slot_coef * base_out[self.slot_firm]
+        self.order = flow.copy()  # orders standing at the start of week 1
+        self.backlog = np.zeros(len(flow))
+        self.in_transit = flow * self.lead
+        # Row (week mod horizon) holds what arrives in that week; at the start, a link with lead
+        # L has one week's flow arriving in each of weeks 1 .. L.
+        self.pipeline = np.zeros((self.horizon, len(flow)))
+        for arrive in range(1, self.horizon):
+            self.pipeline[arrive, self.lead >= arrive] = flow[self.lead >= arrive]
+        self.link_open = np.ones(len(flow))  # 0..1 per link, lowered by trade disruptions
+        self.failing_weeks = np.zeros(len(flow), dtype=np.int64)  # weeks a link fell short
+        self.search_requests: np.ndarray | None = None  # network links to re-source
+        self.any_closed = False
+        self.production = base_out.copy()
+        self.firm_demand = base_out.copy()
+        self.baseline_output = base_out
+        self.unit_cost = net.firms.unit_cost
+
+    def _index_links(self, net: Network) -> None:
+        """Put the links in engine order and build the index arrays over them."""
+        nfs = self.n_firm_slots
         # Links, in engine order (see module docstring). `link_order[k]` = network link index.
         to_state = net.link_slot >= nfs
         order = np.lexsort((net.link_lead, net.link_product, to_state))
@@ -88,25 +116,42 @@ class ArrayEngine:
         self.product_starts = np.flatnonzero(np.diff(self.link_product, prepend=-1))
         self.product_of_segment = self.link_product[self.product_starts]
 
-        # Equilibrium state.
-        flow = net.baseline_link_flow()[order]
-        self.baseline_flow = flow
-        base_out = net.baseline_output
-        self.stock = dynamics.target_cover_weeks * self.slot_coef * base_out[self.slot_firm]
-        self.order = flow.copy()  # orders standing at the start of week 1
-        self.backlog = np.zeros(len(flow))
-        self.in_transit = flow * self.lead
-        # Row (week mod horizon) holds what arrives in that week; at the start, a link with lead
-        # L has one week's flow arriving in each of weeks 1 .. L.
-        self.pipeline = np.zeros((self.horizon, len(flow)))
-        for arrive in range(1, self.horizon):
-            self.pipeline[arrive, self.lead >= arrive] = flow[self.lead >= arrive]
-        self.link_open = np.ones(len(flow))  # 0..1 per link, lowered by trade disruptions
-        self.any_closed = False
-        self.production = base_out.copy()
-        self.firm_demand = base_out.copy()
-        self.baseline_output = base_out
-        self.unit_cost = net.firms.unit_cost
+    def rewire(self, network: Network, week: int) -> None:
+        """Take over a network with links added or re-weighted (re-sourcing), keeping every
+        link's orders, backlog and shipments in transit."""
+        old_order, old_horizon = self.link_order, self.horizon
+        n_old = len(old_order)
+
+        def by_network_link(values: np.ndarray, fill: float = 0.0) -> np.ndarray:
+            out = np.full(network.n_links, fill)
+            out[old_order] = values
+            return out
+
+        state = {
+            "order": by_network_link(self.order),
+            "backlog": by_network_link(self.backlog),
+            "in_transit": by_network_link(self.in_transit),
+            "link_open": by_network_link(self.link_open, 1.0),
+            "failing_weeks": by_network_link(self.failing_weeks),
+        }
+        # Shipments by weeks until arrival (1 .. horizon - 1), per network link.
+        ahead = np.zeros((old_horizon, network.n_links))
+        for k in range(1, old_horizon):
+            ahead[k, old_order] = self.pipeline[(week + k) % old_horizon]
+        baseline = by_network_link(self.baseline_flow)
+        baseline[n_old:] = network.baseline_link_flow()[n_old:]
+
+        self.network = network
+        self._index_links(network)
+        order = self.link_order
+        for name, values in state.items():
+            setattr(self, name, values[order])
+        self.failing_weeks = self.failing_weeks.astype(np.int64)
+        self.any_closed = bool(np.any(self.link_open < 1.0))
+        self.baseline_flow = baseline[order]
+        self.pipeline = np.zeros((self.horizon, network.n_links))
+        for k in range(1, old_horizon):
+            self.pipeline[(week + k) % self.horizon] = ahead[k, order]
 
     # --- the step ---------------------------------------------------------------------------
     def step(self, week: int, final_demand: np.ndarray, recorder: Recorder) -> None:
@@ -139,6 +184,13 @@ class ArrayEngine:
         # 4. Rationing: output is shared among customers' orders; the rest becomes backlog.
         shipped = self._ration(production, deliverable)
         self.backlog = wanted - shipped
+        # A link that delivers less than half of what is wanted is failing its buyer; after
+        # resourcing_weeks of that, the buyer looks for another supplier (see resourcing.py).
+        if d.resourcing_weeks:
+            failing = (shipped < 0.5 * wanted) & (self.weight > 0)
+            self.failing_weeks = np.where(failing, self.failing_weeks + 1, 0)
+            due = self.failing_weeks == d.resourcing_weeks
+            self.search_requests = np.sort(self.link_order[due]) if due.any() else None
 
         # 5. Shipping: into the pipeline; this week's arrivals come out of it.
         for start, stop, lead in self.lead_groups:

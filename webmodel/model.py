@@ -11,11 +11,12 @@ import mesa
 import numpy as np
 
 from webmodel.agents import Firm, State
-from webmodel.disruptions import Disruption, ScheduledDisruption, parse_disruption
+from webmodel.disruptions import Disruption, ScheduledDisruption, links_hit, parse_disruption
 from webmodel.engine import ArrayEngine, Dynamics
 from webmodel.network import Network
 from webmodel.recorder import Recorder
 from webmodel.reference import ReferenceEngine
+from webmodel.resourcing import find_substitutes
 from webmodel.scenario import Scenario, load_scenario
 from webmodel.topology import build_network
 
@@ -39,7 +40,8 @@ class CoalitionModel(mesa.Model):
         steps: planned horizon in weeks (``run()`` goes this far; stepping may go further).
         target_cover_weeks, adjustment_time, alpha_max, alpha_time, suppliers_per_input,
             rationing, contract_utilisation, capacity_headroom, stockpile_weeks,
-            investment_decision_weeks, investment_build_weeks, investment_share, border_delay,
+            investment_decision_weeks, investment_build_weeks, investment_share,
+            resourcing_weeks, qualification_weeks, subtier_visibility, border_delay,
             cyber_hardening,
             coproduction_share: override the scenario's :class:`~webmodel.scenario.Parameters`
             (the policy levers; see docs/levers.md).
@@ -71,6 +73,9 @@ class CoalitionModel(mesa.Model):
         investment_decision_weeks: int | None = None,
         investment_build_weeks: int | None = None,
         investment_share: float | None = None,
+        resourcing_weeks: int | None = None,
+        qualification_weeks: int | None = None,
+        subtier_visibility: bool | None = None,
         border_delay: int | None = None,
         cyber_hardening: float | None = None,
         coproduction_share: float | None = None,
@@ -106,6 +111,9 @@ class CoalitionModel(mesa.Model):
             investment_decision_weeks=investment_decision_weeks,
             investment_build_weeks=investment_build_weeks,
             investment_share=investment_share,
+            resourcing_weeks=resourcing_weeks,
+            qualification_weeks=qualification_weeks,
+            subtier_visibility=subtier_visibility,
             border_delay=border_delay,
             cyber_hardening=cyber_hardening,
             coproduction_share=coproduction_share,
@@ -140,6 +148,7 @@ class CoalitionModel(mesa.Model):
             investment_decision_weeks=params.investment_decision_weeks,
             investment_build_weeks=params.investment_build_weeks,
             investment_share=params.investment_share,
+            resourcing_weeks=params.resourcing_weeks,
         )
         self.engine = ENGINES[engine](network, self.dynamics)
         self.engine_name = engine
@@ -161,6 +170,8 @@ class CoalitionModel(mesa.Model):
         self.it_vendor = vendor_rng.integers(n_vendors, size=network.n_firms)
         self.cyber_hardening = np.full(len(scenario.states), params.cyber_hardening)
         self.disruptions: list[ScheduledDisruption] = []
+        self.pending_substitutions: dict[int, list] = {}
+        self.substitutions: list[tuple[int, int, int, int]] = []  # (week, old, new, supplier)
         for d in [*scenario.disruptions, *(disruptions or [])]:
             self.add_disruption(d)
 
@@ -176,6 +187,29 @@ class CoalitionModel(mesa.Model):
         demand = self.final_demand(self.week)
         self.engine.step(self.week, demand, self.recorder)
         self._serve_forces(demand, self.recorder.data["delivered"][self.week - 1])
+        if self.engine.search_requests is not None:
+            self._search_substitutes(self.engine.search_requests)
+            self.engine.search_requests = None
+
+    # --- re-sourcing --------------------------------------------------------------------------
+    def _search_substitutes(self, links: np.ndarray) -> None:
+        """Buyers failed for resourcing_weeks pick substitutes, who ship once qualified."""
+        found = find_substitutes(self, links)
+        if not found:
+            return
+        due = self.week + self.coalition.parameters.qualification_weeks
+        self.pending_substitutions.setdefault(due, []).extend(found)
+        self.schedule_event(self._qualify_substitutes, at=due - 0.5)
+
+    def _qualify_substitutes(self) -> None:
+        """Substitutes due this week take over the failing links' orders."""
+        due = self.week + 1
+        for sub in self.pending_substitutions.pop(due, []):
+            if self.network.link_weight[sub.link] > 0:  # not already moved by another search
+                new = self.network.move_orders(sub.link, sub.supplier)
+                self.substitutions.append((due, sub.link, new, sub.supplier))
+        self.engine.rewire(self.network, self.week)
+        self._apply_disruptions()
 
     def _serve_forces(self, demand: np.ndarray, delivered: np.ndarray) -> None:
         """Arrivals go into each state's stockpile; the forces draw their need from it.
@@ -217,17 +251,35 @@ class CoalitionModel(mesa.Model):
 
     def _apply_disruptions(self) -> None:
         """Set the engine's availability and link openness for the coming week."""
-        week = round(self.time + 0.5)
+        week = self.week + 1
         availability = np.ones(self.network.n_firms)
         link_open = np.ones(self.network.n_links)
         for d in self.disruptions:
             level = d.disruption.level(week)
+            if level == 1.0:
+                continue
             if d.firms is not None:
                 np.minimum.at(availability, d.firms, level)
-            if d.links is not None:
-                np.minimum.at(link_open, d.links, level)
+            else:  # trade closures apply to links made since, too
+                np.minimum.at(link_open, links_hit(d.disruption, self), level)
         self.engine.set_availability(availability)
         self.engine.set_link_open(link_open)
+
+    def border_closed(self, seller_state: int, buyer_state: int) -> bool:
+        """Whether an active trade disruption shuts trade between two states now."""
+        if seller_state == buyer_state:
+            return False
+        codes = self.network.state_codes
+        pair = {codes[seller_state], codes[buyer_state]}
+        for d in self.disruptions:
+            if d.firms is not None or d.disruption.level(self.week + 1) == 1.0:
+                continue
+            target = d.disruption.target or ""
+            if d.disruption.kind == "state" and target in pair:
+                return True
+            if d.disruption.kind == "border" and set(target.split("-")) == pair:
+                return True
+        return False
 
     # --- reading results --------------------------------------------------------------------
     def series(self, name: str) -> np.ndarray:

@@ -10,7 +10,8 @@ Terms:
            (grouped by firm), then all state slots.
     link:  one supplier firm serving one slot, with an order ``weight`` (the share of the slot's
            orders placed with that supplier; weights of a slot sum to 1) and a ``lead_time``
-           (the product's lead time plus the border delay between the two states).
+           (the product's lead time plus the border delay between the two states). Links are
+           built sorted by slot; re-sourcing appends new ones at the end.
 """
 
 from __future__ import annotations
@@ -147,6 +148,26 @@ class Network:
         )
         need[~firm_slots] = self.baseline_demand
         return self.link_weight * need[self.link_slot]
+
+    def move_orders(self, link: int, supplier: int) -> int:
+        """Re-source: a new link from ``supplier`` to ``link``'s slot takes over its order share.
+
+        The old link keeps what it is owed (its backlog) but gets no new orders. The baseline
+        (equilibrium) flows are not recomputed: they describe the world before the shock.
+        Returns the new link's index.
+        """
+        slot = int(self.link_slot[link])
+        scenario = self.scenario
+        codes = scenario.state_codes
+        lead = scenario.products[self.firms.product[supplier]].lead_time_weeks + (
+            scenario.border_delay(codes[self.firms.state[supplier]], codes[self.slot_state[slot]])
+        )
+        self.link_supplier = np.append(self.link_supplier, supplier)
+        self.link_slot = np.append(self.link_slot, slot)
+        self.link_weight = np.append(self.link_weight, self.link_weight[link])
+        self.link_lead = np.append(self.link_lead, lead)
+        self.link_weight[link] = 0.0
+        return self.n_links - 1
 
     def check_feasible(self) -> list[str]:
         """Problems that keep this wiring from sitting in equilibrium (empty if none)."""

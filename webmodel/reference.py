@@ -29,6 +29,7 @@ class RefLink:
         self.backlog = 0.0
         self.wanted = 0.0
         self.open = 1.0  # share of trade allowed through (0 = border closed)
+        self.failing_weeks = 0
         self.deliverable = 0.0
         self.shipments: list[list[float]] = [[week, flow] for week in range(1, lead + 1)]
 
@@ -106,6 +107,7 @@ class ReferenceEngine:
                 slot.stock = dynamics.target_cover_weeks * slot.coef * float(base[f])
             self.slots.append(slot)
         self.state_slots = [s for s in self.slots if s.owner is None]
+        self.search_requests: np.ndarray | None = None
         flow = net.baseline_link_flow()
         self.links = []
         for e in range(net.n_links):
@@ -119,6 +121,33 @@ class ReferenceEngine:
             link.supplier.customers.append(link)
             link.slot.links.append(link)
             self.links.append(link)
+
+    def rewire(self, network: Network, week: int) -> None:
+        """Links added (new, empty) or re-weighted by re-sourcing."""
+        del week  # shipments carry their own arrival week
+        self.network = network
+        for e in range(len(self.links), network.n_links):
+            link = RefLink(
+                self.firms[int(network.link_supplier[e])],
+                self.slots[int(network.link_slot[e])],
+                float(network.link_weight[e]),
+                int(network.link_lead[e]),
+                0.0,
+            )
+            link.baseline_flow = float(network.baseline_link_flow()[e])
+            link.supplier.customers.append(link)
+            link.slot.links.append(link)
+            self.links.append(link)
+        for link, weight in zip(self.links, network.link_weight, strict=True):
+            link.weight = float(weight)
+
+    @property
+    def capacity(self) -> np.ndarray:
+        return np.array([f.capacity for f in self.firms])
+
+    @property
+    def firm_demand(self) -> np.ndarray:
+        return np.array([f.demand for f in self.firms])
 
     # Same accessors as the array engine, for the agents' views.
     @property
@@ -187,6 +216,13 @@ class ReferenceEngine:
                 link.backlog = link.wanted - amount
                 link.shipments.append([week + link.lead, amount])
                 shipped[firm.product] += amount
+                failing = amount < 0.5 * link.wanted and link.weight > 0
+                link.failing_weeks = link.failing_weeks + 1 if failing else 0
+        if d.resourcing_weeks:
+            due = [
+                i for i, link in enumerate(self.links) if link.failing_weeks == d.resourcing_weeks
+            ]
+            self.search_requests = np.array(due, dtype=np.int64) if due else None
         for slot in self.slots:
             slot.received = 0.0
         for link in self.links:

@@ -78,6 +78,13 @@ class Parameters:
             meaningful capacity increase takes ~3 years, reference-data.md).
         investment_share: capacity added by one investment, as a share of the firm's original
             capacity (0 turns investment off). A firm has at most one investment on order.
+        resourcing_weeks: weeks a supplier must fail a buyer (deliver under half of what it
+            wants) before the buyer looks for a substitute; 0 turns re-sourcing off.
+        qualification_weeks: weeks before a substitute supplier may ship (qualifying a new
+            supplier takes ~1-3 years for new products; an allied producer of the same item is
+            quicker - a sensitivity parameter).
+        subtier_visibility: whether buyers see every maker in the coalition when they search
+            (NDIS sub-tier visibility), or only their domestic market.
         border_delay: weeks every cross-border shipment waits (FMS / export licensing); None
             keeps the scenario's ``cross_border`` table. State pairs listed there keep theirs.
         cyber_hardening: probability that a firm hit by a cyber outage of its IT vendor is
@@ -98,6 +105,9 @@ class Parameters:
     investment_decision_weeks: int = 26
     investment_build_weeks: int = 130
     investment_share: float = 0.25
+    resourcing_weeks: int = 4
+    qualification_weeks: int = 26
+    subtier_visibility: bool = False
     border_delay: int | None = None
     cyber_hardening: float = 0.0
     coproduction_share: float | None = None
@@ -245,6 +255,9 @@ def _check_parameters(values: dict[str, Any], where: str) -> list[str]:
         "investment_decision_weeks": lambda v: _is_int(v) and v >= 1,
         "investment_build_weeks": lambda v: _is_int(v) and v >= 1,
         "investment_share": lambda v: _is_number(v) and v >= 0,
+        "resourcing_weeks": lambda v: _is_int(v) and v >= 0,
+        "qualification_weeks": lambda v: _is_int(v) and v >= 1,
+        "subtier_visibility": lambda v: isinstance(v, bool),
         "border_delay": lambda v: v is None or (_is_int(v) and v >= 0),
         "cyber_hardening": lambda v: _is_number(v) and 0 <= v <= 1,
         "coproduction_share": lambda v: v is None or (_is_number(v) and 0 <= v <= 1),
@@ -262,6 +275,9 @@ def _check_parameters(values: dict[str, Any], where: str) -> list[str]:
         "investment_decision_weeks": "an integer number of weeks >= 1",
         "investment_build_weeks": "an integer number of weeks >= 1",
         "investment_share": "a number >= 0 (a share of original capacity)",
+        "resourcing_weeks": "an integer number of weeks >= 0 (0 = no re-sourcing)",
+        "qualification_weeks": "an integer number of weeks >= 1",
+        "subtier_visibility": "true or false",
         "border_delay": "an integer number of weeks >= 0",
         "cyber_hardening": "a number in [0, 1]",
         "coproduction_share": "a number in [0, 1]",
