@@ -132,6 +132,8 @@ class CoalitionModel(mesa.Model):
         wiring_rng, self.event_rng, vendor_rng = self.rng.spawn(3)
         if network is None:
             network = build_network(scenario, topology, web_ness, wiring_rng)
+        else:
+            network = network.copy()  # re-sourcing changes this model's links only
         self.network = network
         self.topology = network.topology
         self.web_ness = network.web_ness

@@ -16,6 +16,7 @@ Terms:
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -148,6 +149,13 @@ class Network:
         )
         need[~firm_slots] = self.baseline_demand
         return self.link_weight * need[self.link_slot]
+
+    def copy(self) -> Network:
+        """An independent copy (a model re-sources its own network, never a shared one)."""
+        twin = copy.copy(self)
+        for name in ("link_supplier", "link_slot", "link_weight", "link_lead"):
+            setattr(twin, name, getattr(self, name).copy())
+        return twin
 
     def move_orders(self, link: int, supplier: int) -> int:
         """Re-source: a new link from ``supplier`` to ``link``'s slot takes over its order share.
