@@ -184,10 +184,11 @@ class ArrayEngine:
         # 4. Rationing: output is shared among customers' orders; the rest becomes backlog.
         shipped = self._ration(production, deliverable)
         self.backlog = wanted - shipped
-        # A link that delivers less than half of what is wanted is failing its buyer; after
+        # A link that delivers less than half of this week's order is failing its buyer (a
+        # supplier working off a backlog at full capacity still covers new orders); after
         # resourcing_weeks of that, the buyer looks for another supplier (see resourcing.py).
         if d.resourcing_weeks:
-            failing = (shipped < 0.5 * wanted) & (self.weight > 0)
+            failing = (shipped < 0.5 * self.order) & (self.weight > 0)
             self.failing_weeks = np.where(failing, self.failing_weeks + 1, 0)
             due = self.failing_weeks == d.resourcing_weeks
             self.search_requests = np.sort(self.link_order[due]) if due.any() else None
@@ -230,6 +231,12 @@ class ArrayEngine:
 
         # 8. Record.
         self._record(recorder, week, final_demand, delivered, production, used, shipped, ceiling)
+
+    def failing_weeks_of(self, links: np.ndarray) -> np.ndarray:
+        """Weeks each of these links (network order) has been failing its buyer."""
+        position = np.empty_like(self.link_order)
+        position[self.link_order] = np.arange(len(self.link_order))
+        return self.failing_weeks[position[links]]
 
     def set_availability(self, availability: np.ndarray) -> None:
         """Per-firm share of capacity available (1 = up, 0 = down)."""

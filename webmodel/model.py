@@ -207,7 +207,9 @@ class CoalitionModel(mesa.Model):
         """Substitutes due this week take over the failing links' orders."""
         due = self.week + 1
         for sub in self.pending_substitutions.pop(due, []):
-            if self.network.link_weight[sub.link] > 0:  # not already moved by another search
+            # Switch only if the old supplier is still failing and nobody moved the orders yet.
+            still_failing = self.engine.failing_weeks_of(np.array([sub.link]))[0] > 0
+            if still_failing and self.network.link_weight[sub.link] > 0:
                 new = self.network.move_orders(sub.link, sub.supplier)
                 self.substitutions.append((due, sub.link, new, sub.supplier))
         self.engine.rewire(self.network, self.week)

@@ -141,6 +141,9 @@ class ReferenceEngine:
         for link, weight in zip(self.links, network.link_weight, strict=True):
             link.weight = float(weight)
 
+    def failing_weeks_of(self, links: np.ndarray) -> np.ndarray:
+        return np.array([self.links[int(k)].failing_weeks for k in links], dtype=np.int64)
+
     @property
     def capacity(self) -> np.ndarray:
         return np.array([f.capacity for f in self.firms])
@@ -216,7 +219,7 @@ class ReferenceEngine:
                 link.backlog = link.wanted - amount
                 link.shipments.append([week + link.lead, amount])
                 shipped[firm.product] += amount
-                failing = amount < 0.5 * link.wanted and link.weight > 0
+                failing = amount < 0.5 * link.order and link.weight > 0
                 link.failing_weeks = link.failing_weeks + 1 if failing else 0
         if d.resourcing_weeks:
             due = [

@@ -1,7 +1,7 @@
 """Re-sourcing: a buyer whose supplier keeps failing it looks for a substitute.
 
-A link that delivers less than half of what its buyer wants for ``resourcing_weeks`` weeks in a
-row (the engines count this) triggers a search. The buyer considers makers of the same product
+A link that delivers less than half of its buyer's new order for ``resourcing_weeks`` weeks in
+a row (the engines count this) triggers a search. The buyer considers makers of the same product
 that it **may trade with** (hub-and-spokes: at home or across the hub's border only) and that
 it **can see**:
 
@@ -13,7 +13,7 @@ It picks, among the makers that are up, have a supplier for every input, serve a
 orders (so they are not short of inputs themselves) and are not behind a closed border, the
 one with the most spare capacity. The
 new supplier ships only after ``qualification_weeks``; until then orders stay with the failing
-one. This is per-event Python: searches are rare, the weekly step stays vectorised.
+one, and if the old supplier is delivering again by then, the buyer stays with it. This is per-event Python: searches are rare, the weekly step stays vectorised.
 """
 
 from __future__ import annotations
