@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -13,11 +15,23 @@ from webmodel.model import CoalitionModel
 def test_parse_round_trip_and_levels():
     d = parse_disruption("assembly:USA@12+8~4")
     assert (d.kind, d.target, d.start, d.duration, d.recovery, d.recovery_weeks) == (
-        "assembly", "USA", 12, 8, "linear", 4
+        "assembly",
+        "USA",
+        12,
+        8,
+        "linear",
+        4,
     )
     assert d.spec == "assembly:USA@12+8~4"
     assert [d.level(w) for w in (11, 12, 19, 20, 21, 22, 23, 24)] == [
-        1.0, 0.0, 0.0, 0.25, 0.5, 0.75, 1.0, 1.0
+        1.0,
+        0.0,
+        0.0,
+        0.25,
+        0.5,
+        0.75,
+        1.0,
+        1.0,
     ]
     instant = parse_disruption("product:tnt:KOR@5+3")
     assert instant.target == "tnt:KOR"
@@ -50,8 +64,9 @@ def test_unknown_targets_are_rejected_when_added(scenario, spec):
 
 
 def test_disrupted_firms_produce_nothing_and_recover_on_schedule(scenario):
-    model = CoalitionModel(scenario, topology="production-web", rng=3, steps=30,
-                           disruptions=["product:tnt@5+4~2"])
+    model = CoalitionModel(
+        scenario, topology="production-web", rng=3, steps=30, disruptions=["product:tnt@5+4~2"]
+    )
     tnt = model.bom.index["tnt"]
     makers = np.flatnonzero(model.network.firms.product == tnt)
     output = []
@@ -69,8 +84,14 @@ def test_disrupted_firms_produce_nothing_and_recover_on_schedule(scenario):
 
 
 def test_cut_off_state_ships_nothing_abroad(scenario):
-    model = CoalitionModel(scenario, topology="production-web", rng=3, steps=40,
-                           disruptions=["state:KOR@5+20"], resourcing_weeks=0)
+    model = CoalitionModel(
+        scenario,
+        topology="production-web",
+        rng=3,
+        steps=40,
+        disruptions=["state:KOR@5+20"],
+        resourcing_weeks=0,
+    )
     net = model.network
     kor = net.state_codes.index("KOR")
     seller, buyer = net.firms.state[net.link_supplier], net.link_buyer_state
@@ -93,16 +114,19 @@ def test_border_freeze_closes_only_that_pair(scenario):
     net = model.network
     closed = model.disruptions[0].links
     usa, kor = net.state_codes.index("USA"), net.state_codes.index("KOR")
-    pairs = {(int(net.firms.state[net.link_supplier[k]]), int(net.link_buyer_state[k]))
-             for k in closed}
+    pairs = {
+        (int(net.firms.state[net.link_supplier[k]]), int(net.link_buyer_state[k])) for k in closed
+    }
     assert pairs <= {(usa, kor), (kor, usa)} and len(closed) > 0
 
 
 def test_assembly_hit_is_the_whole_hub_line_only_in_hub_and_spokes(scenario):
-    hs = CoalitionModel(scenario, topology="hub-and-spokes", rng=1,
-                        disruptions=["assembly:USA@5+4"])
-    web = CoalitionModel(scenario, topology="production-web", rng=1,
-                         disruptions=["assembly:USA@5+4"])
+    hs = CoalitionModel(
+        scenario, topology="hub-and-spokes", rng=1, disruptions=["assembly:USA@5+4"]
+    )
+    web = CoalitionModel(
+        scenario, topology="production-web", rng=1, disruptions=["assembly:USA@5+4"]
+    )
     end_items = np.isin(hs.network.firms.product, hs.bom.end_items)
     assert len(hs.disruptions[0].firms) == end_items.sum()
     assert 0 < len(web.disruptions[0].firms) < end_items.sum()
@@ -148,8 +172,9 @@ def test_longer_disruption_of_the_same_firms_never_loses_less(scenario, topology
     """Lost end-item output (the loss area of Q) grows with the duration of the same outage."""
     losses = []
     for weeks in (2, 4, 8, 16, 32):
-        model = CoalitionModel(scenario, topology=topology, rng=5, steps=80,
-                               disruptions=[f"random:0.15@10+{weeks}"]).run()
+        model = CoalitionModel(
+            scenario, topology=topology, rng=5, steps=80, disruptions=[f"random:0.15@10+{weeks}"]
+        ).run()
         losses.append(compute_metrics(model)["loss_area"])
     assert losses[0] > 0
-    assert all(a <= b for a, b in zip(losses, losses[1:], strict=False)), losses
+    assert all(a <= b for a, b in itertools.pairwise(losses)), losses

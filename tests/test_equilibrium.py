@@ -48,3 +48,37 @@ def test_adjustment_time_is_validated_and_fast_adjustment_warned(scenario):
         CoalitionModel(scenario, adjustment_time=0.5)
     with pytest.warns(RuntimeWarning, match="oscillation"):
         CoalitionModel(scenario, adjustment_time=1.0)
+
+
+# Every policy lever away from its default (issue: levers must not break equilibrium).
+ALL_LEVERS = {
+    "capacity_headroom": 0.2,
+    "stockpile_weeks": 3.0,
+    "suppliers_per_input": 2,
+    "subtier_visibility": True,
+    "border_delay": 2,
+    "cyber_hardening": 0.5,
+    "coproduction_share": 0.7,
+    "rationing": "priority",
+    "resourcing_weeks": 2,
+    "qualification_weeks": 3,
+    "investment_decision_weeks": 3,
+    "investment_build_weeks": 5,
+    "investment_share": 0.5,
+    "contract_utilisation": 0.95,
+    "target_cover_weeks": 3.0,
+    "adjustment_time": 3.0,
+    "alpha_max": 1.4,
+    "alpha_time": 5.0,
+}
+
+
+@pytest.mark.parametrize("web_ness", WEB_NESS_LEVELS)
+def test_no_shock_equilibrium_with_every_lever_set(scenario, web_ness):
+    model = CoalitionModel(scenario, web_ness=web_ness, steps=300, rng=7, **ALL_LEVERS).run()
+    np.testing.assert_allclose(model.series("delivered"), model.series("demanded"), rtol=1e-9)
+    np.testing.assert_allclose(model.series("served"), model.series("demanded"), rtol=1e-9)
+    stock = model.series("stock")
+    np.testing.assert_allclose(stock, np.broadcast_to(stock[0], stock.shape), rtol=1e-9)
+    assert model.substitutions == []
+    assert np.all(model.series("capacity") == model.series("capacity")[0])
