@@ -151,6 +151,24 @@ def _add_run_options(p: argparse.ArgumentParser, steps: int, surge: float) -> No
         metavar="SHARE",
         help="share of allied assembly kept in the allies",
     )
+    levers.add_argument(
+        "--contracting",
+        choices=("topology", "lowest-cost", "best-value"),
+        help="single sourcing by lowest cost, or best-value multi-sourcing, in every "
+        "topology (default: hub-and-spokes single, web multi)",
+    )
+    levers.add_argument(
+        "--stockpile-weeks",
+        type=_non_negative_float,
+        metavar="WEEKS",
+        help="each state's end-item stockpile, in weeks of demand",
+    )
+    levers.add_argument(
+        "--subtier-visibility",
+        action="store_true",
+        default=None,
+        help="buyers see every maker when they look for a substitute",
+    )
 
 
 def _load(args: argparse.Namespace) -> Scenario:

@@ -42,9 +42,9 @@ class CoalitionModel(mesa.Model):
             rationing, contract_utilisation, capacity_headroom, stockpile_weeks,
             investment_decision_weeks, investment_build_weeks, investment_share,
             resourcing_weeks, qualification_weeks, subtier_visibility, border_delay,
-            cyber_hardening,
-            coproduction_share: override the scenario's :class:`~webmodel.scenario.Parameters`
-            (the policy levers; see docs/levers.md).
+            cyber_hardening, coproduction_share, contracting, platforms: override the
+            scenario's :class:`~webmodel.scenario.Parameters` (the policy levers; see
+            docs/levers.md).
         disruptions: shocks to schedule, as :class:`Disruption` or specs like
             "assembly:USA@12+8" (added to the scenario's own).
         network: a pre-built :class:`Network` (e.g. loaded from GraphML) instead of wiring one.
@@ -79,6 +79,8 @@ class CoalitionModel(mesa.Model):
         border_delay: int | None = None,
         cyber_hardening: float | None = None,
         coproduction_share: float | None = None,
+        contracting: str | None = None,
+        platforms: Sequence[Sequence[str]] | None = None,
         disruptions: Sequence[Disruption | str] | None = None,
         network: Network | None = None,
         engine: str = "array",
@@ -117,6 +119,8 @@ class CoalitionModel(mesa.Model):
             border_delay=border_delay,
             cyber_hardening=cyber_hardening,
             coproduction_share=coproduction_share,
+            contracting=contracting,
+            platforms=platforms,
         ).with_levers()
         # Mesa 3.5 reserves `Model.scenario` for its experimental scenarios; ours is the coalition.
         self.coalition = scenario

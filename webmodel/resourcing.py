@@ -11,9 +11,10 @@ it **can see**:
 
 It picks, among the makers that are up, have a supplier for every input, serve all their own
 orders (so they are not short of inputs themselves) and are not behind a closed border, the
-one with the most spare capacity. The
-new supplier ships only after ``qualification_weeks``; until then orders stay with the failing
-one, and if the old supplier is delivering again by then, the buyer stays with it. This is per-event Python: searches are rare, the weekly step stays vectorised.
+one with the most spare capacity. The new supplier ships only after ``qualification_weeks``;
+until then orders stay with the failing one, and if the old supplier is delivering again by
+then, the buyer stays with it. This is per-event Python: searches are rare, the weekly step
+stays vectorised.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from webmodel.topology import trade_permissions
 
 if TYPE_CHECKING:
     from webmodel.model import CoalitionModel
@@ -36,11 +39,13 @@ class Substitution:
 
 
 def may_trade(model: CoalitionModel, seller_state: int, buyer_state: int) -> bool:
-    """Whether this topology lets the two states trade directly."""
-    if seller_state == buyer_state or model.web_ness > 0:
-        return True
-    hub = model.network.state_codes.index(model.coalition.hub)
-    return hub in (seller_state, buyer_state)
+    """Whether this topology lets the two states trade directly (see topology.py)."""
+    allowed = False
+    if model.web_ness < 1:
+        allowed |= bool(trade_permissions(model.coalition, "hub")[seller_state, buyer_state])
+    if model.web_ness > 0:
+        allowed |= bool(trade_permissions(model.coalition, "web")[seller_state, buyer_state])
+    return allowed
 
 
 def find_substitutes(model: CoalitionModel, links: np.ndarray) -> list[Substitution]:

@@ -23,6 +23,7 @@ from webmodel.bom import BillOfMaterials, Product, find_cycle
 from webmodel.disruptions import Disruption, DisruptionError, parse_disruption
 
 RATIONING_RULES = ("proportional", "priority")
+CONTRACTING_RULES = ("topology", "lowest-cost", "best-value")
 
 
 class ScenarioError(ValueError):
@@ -91,6 +92,10 @@ class Parameters:
             protected (industrial cybersecurity), for every state.
         coproduction_share: share of allied end-item assembly left in the allies
             (co-production); None follows the topology (0 hub-and-spokes, 1 web).
+        contracting: "topology" (hub-and-spokes single-sources by lowest cost, the web
+            multi-sources), or "lowest-cost" / "best-value" in every topology.
+        platforms: minilateral platforms, e.g. [["USA", "KOR", "JPN"], ["USA", "AUS"]]: in the
+            web, allies trade laterally only inside a platform (None = every pair may trade).
     """
 
     target_cover_weeks: float = 4.0
@@ -111,6 +116,8 @@ class Parameters:
     border_delay: int | None = None
     cyber_hardening: float = 0.0
     coproduction_share: float | None = None
+    contracting: str = "topology"
+    platforms: tuple[tuple[str, ...], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -188,9 +195,10 @@ class Scenario:
         given = {k: v for k, v in overrides.items() if v is not None}
         merged = {**self.parameters.__dict__, **given}
         problems = _check_parameters(merged, "parameters")
+        problems += _check_platforms(merged.get("platforms"), self.state_codes)
         if problems:
             raise ScenarioError(problems, "parameters")
-        return replace(self, parameters=Parameters(**merged))
+        return replace(self, parameters=_make_parameters(merged))
 
 
 def default_scenario() -> Scenario:
@@ -236,6 +244,26 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
+def _check_platforms(platforms: Any, codes: list[str]) -> list[str]:
+    if not isinstance(platforms, list | tuple):
+        return []
+    return [
+        f"parameters.platforms[{i}]: unknown state {c!r} (states: {', '.join(codes)})"
+        for i, group in enumerate(platforms)
+        if isinstance(group, list | tuple)
+        for c in group
+        if c not in codes
+    ]
+
+
+def _make_parameters(values: dict[str, Any]) -> Parameters:
+    """Parameters from validated values (platforms as tuples, so Parameters stays hashable)."""
+    platforms = values.get("platforms")
+    if platforms is not None:
+        values = {**values, "platforms": tuple(tuple(g) for g in platforms)}
+    return Parameters(**values)
+
+
 def _check_parameters(values: dict[str, Any], where: str) -> list[str]:
     problems = []
     known = set(Parameters.__dataclass_fields__)
@@ -261,6 +289,15 @@ def _check_parameters(values: dict[str, Any], where: str) -> list[str]:
         "border_delay": lambda v: v is None or (_is_int(v) and v >= 0),
         "cyber_hardening": lambda v: _is_number(v) and 0 <= v <= 1,
         "coproduction_share": lambda v: v is None or (_is_number(v) and 0 <= v <= 1),
+        "contracting": lambda v: v in CONTRACTING_RULES,
+        "platforms": lambda v: (
+            v is None
+            or (
+                isinstance(v, list | tuple)
+                and all(isinstance(g, list | tuple) and len(g) >= 2 for g in v)
+                and all(isinstance(c, str) for g in v for c in g)
+            )
+        ),
     }
     rules = {
         "target_cover_weeks": "a number >= 1 (a firm must hold at least one week of inputs)",
@@ -281,6 +318,8 @@ def _check_parameters(values: dict[str, Any], where: str) -> list[str]:
         "border_delay": "an integer number of weeks >= 0",
         "cyber_hardening": "a number in [0, 1]",
         "coproduction_share": "a number in [0, 1]",
+        "contracting": f"one of {', '.join(CONTRACTING_RULES)}",
+        "platforms": 'a list of state groups, e.g. [["USA", "KOR", "JPN"], ["USA", "AUS"]]',
     }
     for key, check in checks.items():
         if key in values and not check(values[key]):
@@ -355,6 +394,7 @@ def parse_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
         problems.append("parameters: must be a table")
         raw_params = {}
     problems += _check_parameters(raw_params, "parameters")
+    problems += _check_platforms(raw_params.get("platforms"), codes)
 
     disruptions, disruption_problems = _parse_disruptions(data.get("disruptions", []))
     problems += disruption_problems
@@ -374,7 +414,7 @@ def parse_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
         default_border_delay=default_delay,
         border_delays=pairs,
         border_cost_markup=float(markup),
-        parameters=Parameters(**raw_params),
+        parameters=_make_parameters(raw_params),
         disruptions=tuple(disruptions),
     )
 

@@ -138,10 +138,17 @@ def build_network(
     utilisation = np.divide(requirement, capacity, out=np.zeros(n_products), where=capacity > 0)
     contract_share = np.maximum(utilisation, scenario.parameters.contract_utilisation)
     markup = 1.0 + scenario.border_cost_markup
+    k = scenario.parameters.suppliers_per_input
+    permissions = {
+        "hub": trade_permissions(scenario, "hub"),
+        "web": trade_permissions(scenario, "web"),
+    }
+    rules = contracting_rules(scenario)
     output = np.zeros(len(firms))
     slot_need = np.zeros(len(slot_product_a))
-    for k in np.flatnonzero(slot_firm_a < 0):
-        slot_need[k] = scenario.states[slot_state_a[k]].demand[bom.products[slot_product_a[k]].name]
+    for slot in np.flatnonzero(slot_firm_a < 0):
+        spec = scenario.states[slot_state_a[slot]]
+        slot_need[slot] = spec.demand[bom.products[slot_product_a[slot]].name]
     sup_list, slot_list, flow_list = [], [], []
     for p in bom.topological_order():
         buyers = np.flatnonzero(slot_product_a == p)
@@ -150,29 +157,31 @@ def build_network(
         firm_owned = owners >= 0
         slot_need[buyers[firm_owned]] = slot_coef_a[buyers[firm_owned]] * output[owners[firm_owned]]
         parts = []
-        if w < 1.0:
-            parts.append(
-                _hub_and_spokes(
-                    slot_need[buyers] * (1 - w),
-                    slot_state_a[buyers],
-                    contract_share[p] * firms.capacity[sellers] * (1 - w),
-                    firms.state[sellers],
-                    firms.unit_cost[sellers],
-                    markup,
-                    hub,
-                    scenario.products[p].name,
-                    scenario.state_codes,
+        for share, part in ((1 - w, "hub"), (w, "web")):
+            if share <= 0:
+                continue
+            permitted = permissions[part]
+            single = rules[part] == "lowest-cost"
+            need = slot_need[buyers] * share
+            if single or rules[part] == "best-value":
+                room = contract_share[p] * firms.capacity[sellers] * share
+                match = _single_source if single else _best_value
+                parts.append(
+                    match(
+                        need,
+                        slot_state_a[buyers],
+                        room,
+                        firms.state[sellers],
+                        firms.unit_cost[sellers],
+                        markup,
+                        permitted,
+                        k,
+                        scenario.products[p].name,
+                        scenario.state_codes,
+                    )
                 )
-            )
-        if w > 0.0:
-            parts.append(
-                _web(
-                    slot_need[buyers] * w,
-                    utilisation[p] * firms.capacity[sellers] * w,
-                    scenario.parameters.suppliers_per_input,
-                    rng,
-                )
-            )
+            else:  # the web's own rule: k suppliers each, in random order, all pairs
+                parts.append(_web(need, utilisation[p] * firms.capacity[sellers] * share, k, rng))
         for b, s, f in parts:
             slot_list.append(buyers[b])
             sup_list.append(sellers[s])
@@ -253,20 +262,62 @@ def northwest_corner(need: np.ndarray, supply: np.ndarray):
     return b, s, lengths, np.maximum(left_need, 0.0), np.maximum(left_supply, 0.0)
 
 
-def _hub_and_spokes(need, buyer_state, room, seller_state, cost, markup, hub, product, codes):
-    """Lowest-cost single sourcing where allies trade only at home or with the hub.
+def trade_permissions(scenario: Scenario, part: str) -> np.ndarray:
+    """Which state pairs may trade directly: ``allowed[seller, buyer]``.
 
-    Allied buyers go first (they have fewer options), larger needs first, and buy at home as far
-    as their state's suppliers can cover them; only the rest comes from the hub.
-    Each buyer takes the cheapest eligible supplier (a border crossing adds ``markup`` to the
-    unit cost) with room for its whole need; only a buyer that no single supplier can serve
-    splits its need over the cheapest suppliers with room. ``room`` is what each supplier will
-    contract.
+    Hub-and-spokes: at home, or across the hub's border. Web: every pair, unless the scenario
+    names minilateral ``platforms``; then pairs inside a platform, plus home and the hub's pairs.
     """
+    codes = scenario.state_codes
+    n = len(codes)
+    hub = codes.index(scenario.hub)
+    allowed = np.eye(n, dtype=bool)
+    allowed[hub, :] = allowed[:, hub] = True
+    if part == "hub":
+        return allowed
+    platforms = scenario.parameters.platforms
+    if platforms is None:
+        return np.ones((n, n), dtype=bool)
+    for group in platforms:
+        members = [codes.index(c) for c in group]
+        allowed[np.ix_(members, members)] = True
+    return allowed
+
+
+def contracting_rules(scenario: Scenario) -> dict[str, str]:
+    """The sourcing rule of each part of the wiring: "lowest-cost" single sourcing,
+    "best-value" multi-sourcing, or "web" (the web's random k-way split over all pairs)."""
+    rule = scenario.parameters.contracting
+    web_default = "web" if scenario.parameters.platforms is None else "best-value"
+    if rule == "topology":
+        return {"hub": "lowest-cost", "web": web_default}
+    if rule == "lowest-cost":
+        return {"hub": "lowest-cost", "web": "lowest-cost"}
+    return {"hub": "best-value", "web": web_default}
+
+
+def _buyer_order(need, buyer_state, permitted) -> np.ndarray:
+    """Buyers with the fewest states to buy from first, larger needs first."""
+    options = permitted[:, buyer_state].sum(axis=0)
+    return np.lexsort((-need, options))
+
+
+def _single_source(
+    need, buyer_state, room, seller_state, cost, markup, permitted, k, product, codes
+):
+    """Lowest-cost single sourcing within the trade permissions.
+
+    Buyers with fewer options go first, larger needs first, and buy at home as far as their
+    state's suppliers can cover them; only the rest crosses a border. Each buyer takes the
+    cheapest eligible supplier (a border crossing adds ``markup`` to the unit cost) with room
+    for its whole need; only a buyer that no single supplier can serve splits its need over the
+    cheapest suppliers with room. ``room`` is what each supplier will contract.
+    """
+    del k  # one supplier per input where possible
     room = room.copy()
     effective = {}
     for state in np.unique(buyer_state):
-        eligible = (seller_state == state) | (seller_state == hub) | (state == hub)
+        eligible = permitted[seller_state, state]
         price = cost * np.where(seller_state == state, 1.0, markup)
         idx = np.flatnonzero(eligible)
         home = idx[seller_state[idx] == state]
@@ -306,28 +357,77 @@ def _hub_and_spokes(need, buyer_state, room, seller_state, cost, markup, hub, pr
         out_f.append(amounts[keep])
         return left
 
-    order = np.lexsort((-need, buyer_state == hub))
-    for b in order:
+    unrestricted = permitted.all(axis=0)  # states that may buy from anyone (the hub)
+    for b in _buyer_order(need, buyer_state, permitted):
         if need[b] <= _TINY:
             continue
         home, everyone = effective[buyer_state[b]]
         left = need[b]
-        if buyer_state[b] != hub:
-            # An ally buys at home as far as it can, and only the rest from the hub.
-            left = place(b, home, left, partial=True)
+        if not unrestricted[buyer_state[b]]:
+            left = place(b, home, left, partial=True)  # at home as far as it goes
         if left > _TINY * max(1.0, need[b]) and place(b, everyone, left) > 0:
-            raise ScenarioError(
-                [
-                    f"hub-and-spokes cannot supply {product} to a buyer in "
-                    f"{codes[buyer_state[b]]}: allies may buy only at home or from the hub, "
-                    f"and those suppliers are full. Give {product} more capacity in the hub "
-                    f"or in {codes[buyer_state[b]]}, or raise contract_utilisation."
-                ],
-                "scenario",
-            )
+            raise _no_supplier(product, codes[buyer_state[b]])
     if not out_b:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     return np.concatenate(out_b), np.concatenate(out_s), np.concatenate(out_f)
+
+
+def _best_value(need, buyer_state, room, seller_state, cost, markup, permitted, k, product, codes):
+    """Best-value multi-sourcing within the trade permissions.
+
+    Each buyer (fewest options first) spreads its need over the ``k`` eligible suppliers with
+    the most room left, in proportion to their room, adding suppliers only if those k cannot
+    carry it; a buyer that may not buy everywhere uses its home suppliers first. Loads spread
+    out instead of piling onto the cheapest.
+    """
+    del cost, markup
+    room = room.copy()
+    out_b, out_s, out_f = [], [], []
+
+    def spread(b: int, cand: np.ndarray, want: float) -> float:
+        """Spread ``want`` over the k candidates with most room; return what is left."""
+        cand = cand[room[cand] > _TINY]
+        if len(cand) == 0:
+            return want
+        cand = cand[np.lexsort((cand, -room[cand]))]  # most room first, ties by index
+        free = room[cand]
+        count = max(k, int(np.searchsorted(np.cumsum(free), want * (1 - 1e-12))) + 1)
+        chosen, free = cand[:count], free[:count]
+        placed = min(want, free.sum())
+        amounts = placed * free / free.sum()
+        room[chosen] = np.maximum(room[chosen] - amounts, 0.0)
+        out_b.append(np.full(len(chosen), b))
+        out_s.append(chosen)
+        out_f.append(amounts)
+        return want - placed
+
+    unrestricted = permitted.all(axis=0)
+    for b in _buyer_order(need, buyer_state, permitted):
+        if need[b] <= _TINY:
+            continue
+        state = buyer_state[b]
+        left = need[b]
+        if not unrestricted[state]:  # a buyer with few options uses home first
+            left = spread(b, np.flatnonzero(seller_state == state), left)
+        if left > _TINY * max(1.0, need[b]):
+            left = spread(b, np.flatnonzero(permitted[seller_state, state]), left)
+        if left > 1e-9 * max(1.0, need[b]):
+            raise _no_supplier(product, codes[state])
+    if not out_b:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    return np.concatenate(out_b), np.concatenate(out_s), np.concatenate(out_f)
+
+
+def _no_supplier(product: str, state: str) -> ScenarioError:
+    return ScenarioError(
+        [
+            f"cannot supply {product} to a buyer in {state}: the state pairs it may trade with "
+            f"(hub-and-spokes: home and the hub; a web with platforms: home, the hub and its "
+            f"platforms) have no room left. Give {product} more capacity in reach of {state}, "
+            f"raise contract_utilisation, or widen the platforms."
+        ],
+        "scenario",
+    )
 
 
 def _web(need, supply, k, rng):
