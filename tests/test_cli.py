@@ -148,3 +148,62 @@ def test_bench_json_rows(capsys):
         assert {"firms", "links", "steps", "engine_s", "reference_s", "ratio"} <= set(row)
         assert row["ratio"] == pytest.approx(row["reference_s"] / row["engine_s"])
         assert row["max_rel_diff"] <= 1e-9
+
+
+def test_levers_and_disruptions_reach_the_model(capsys):
+    code, out, _ = run_cli(
+        capsys,
+        "run",
+        "--topology",
+        "hub-and-spokes",
+        "--contracting",
+        "best-value",
+        "--stockpile-weeks",
+        "2",
+        "--subtier-visibility",
+        "--capacity-headroom",
+        "0.1",
+        "--border-delay",
+        "2",
+        "--cyber-hardening",
+        "0.5",
+        "--disrupt",
+        "assembly:USA@5+3",
+        "--disrupt",
+        "state:KOR@6+2~2",
+        "--steps",
+        "30",
+        "--json",
+    )
+    assert code == 0
+    payload = json.loads(out)
+    params = payload["params"]
+    assert params["capacity_headroom"] == 0.1 and params["border_delay"] == 2
+    assert params["cyber_hardening"] == 0.5
+    assert params["disruptions"] == ["assembly:USA@5+3", "state:KOR@6+2~2"]
+    metrics = payload["metrics"]
+    assert set(metrics) >= {
+        "fill_rate",
+        "loss_area",
+        "min_performance",
+        "time_to_recover",
+        "time_to_surge_target",
+        "peak_over_baseline",
+        "backlog_end",
+        "amplification",
+        "supplier_hhi",
+        "hub_assembly_share",
+        "cross_border_share",
+    }
+    assert metrics["loss_area"] is not None and metrics["time_to_surge_target"] is None
+    assert metrics["supplier_hhi"] < 0.6  # best-value multi-sourcing, even in hub-and-spokes
+
+
+def test_bad_disruption_is_rejected_with_the_accepted_forms(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--disrupt", "meteor@3+2"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "accepted forms" in err and "assembly:STATE" in err
+    code, _, err = run_cli(capsys, "run", "--disrupt", "state:XYZ@3+2")
+    assert code == 2 and "unknown state 'XYZ'" in err

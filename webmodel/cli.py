@@ -201,6 +201,9 @@ def _model(
         cyber_hardening=args.cyber_hardening,
         suppliers_per_input=args.suppliers_per_input,
         coproduction_share=args.coproduction_share,
+        contracting=args.contracting,
+        stockpile_weeks=args.stockpile_weeks,
+        subtier_visibility=args.subtier_visibility,
         network=network,
         rng=args.seed,
     )

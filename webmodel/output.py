@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import tempfile
+from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -44,7 +45,6 @@ def git_commit() -> str | None:
 
 def run_params(model: CoalitionModel) -> dict[str, Any]:
     """Everything needed to reproduce a run."""
-    p = model.coalition.parameters
     return {
         "scenario": model.coalition.name,
         "topology": model.topology,
@@ -55,17 +55,7 @@ def run_params(model: CoalitionModel) -> dict[str, Any]:
         "seed": model.seed,
         "surge": model.surge,
         "surge_start": model.surge_start,
-        "target_cover_weeks": p.target_cover_weeks,
-        "adjustment_time": p.adjustment_time,
-        "alpha_max": p.alpha_max,
-        "alpha_time": p.alpha_time,
-        "suppliers_per_input": p.suppliers_per_input,
-        "rationing": p.rationing,
-        "contract_utilisation": p.contract_utilisation,
-        "capacity_headroom": p.capacity_headroom,
-        "border_delay": p.border_delay,
-        "cyber_hardening": p.cyber_hardening,
-        "coproduction_share": p.coproduction_share,
+        **asdict(model.coalition.parameters),  # every behavioural parameter and policy lever
         "disruptions": [d.disruption.spec for d in model.disruptions],
         "engine": model.engine_name,
     }
