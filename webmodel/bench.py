@@ -66,13 +66,15 @@ def bench_size(
     seed: int = 1,
     max_reference_s: float = 60.0,
     reference_rate: float | None = None,
+    disruptions: tuple[str, ...] = (),
 ) -> tuple[BenchRow, float | None]:
     """Time one size. ``reference_rate`` (seconds per link-step, from a smaller size) decides
     whether the reference would exceed ``max_reference_s``; returns the row and the rate seen."""
-    surge = {"surge": 1.5, "surge_start": 10}
+    shocks = {"surge": 1.5, "surge_start": 10, "disruptions": list(disruptions)}
     start = time.perf_counter()
-    fast = CoalitionModel(firms=firms, steps=steps, rng=seed, **surge)
+    fast = CoalitionModel(firms=firms, steps=steps, rng=seed, **shocks)
     build_s = time.perf_counter() - start
+    wiring = fast.network.copy()  # as built: the run may re-source its own copy
     start = time.perf_counter()
     fast.run()
     engine_s = time.perf_counter() - start
@@ -81,9 +83,7 @@ def bench_size(
     reference_s = ratio = diff = rate = None
     estimate = reference_rate * links * steps if reference_rate else 0.0
     if estimate <= max_reference_s:
-        slow = CoalitionModel(
-            network=fast.network, steps=steps, engine="reference", rng=seed, **surge
-        )
+        slow = CoalitionModel(network=wiring, steps=steps, engine="reference", rng=seed, **shocks)
         start = time.perf_counter()
         slow.run()
         reference_s = time.perf_counter() - start
@@ -107,11 +107,12 @@ def run_bench(
     seed: int = 1,
     max_reference_s: float = 60.0,
     progress=None,
+    disruptions: tuple[str, ...] = (),
 ) -> list[BenchRow]:
     rows = []
     rate = None
     for firms, steps in sizes:
-        row, seen = bench_size(firms, steps, seed, max_reference_s, rate)
+        row, seen = bench_size(firms, steps, seed, max_reference_s, rate, disruptions)
         rate = seen or rate
         rows.append(row)
         if progress:

@@ -349,7 +349,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     sizes = tuple((f, args.steps or s) for f, s in _parse_sizes(args.sizes))
     say = None if args.json else (lambda r: print(f"  done: {r.firms} firms", file=sys.stderr))
     rows = run_bench(
-        sizes, seed=args.seed, max_reference_s=args.max_reference_seconds, progress=say
+        sizes,
+        seed=args.seed,
+        max_reference_s=args.max_reference_seconds,
+        progress=say,
+        disruptions=tuple(d.spec for d in args.disrupt),
     )
     if args.json:
         print(json.dumps([r.as_dict() for r in rows]))
@@ -453,6 +457,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=60.0,
         metavar="S",
         help="skip the reference where it would take longer (default 60)",
+    )
+    bench.add_argument(
+        "--disrupt",
+        action="append",
+        default=[],
+        type=_disruption,
+        metavar="KIND[:TARGET]@START+DUR",
+        help="time with this disruption active too (repeatable), e.g. random:0.1@20+10",
     )
     bench.add_argument(
         "--json",
