@@ -279,7 +279,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from webmodel.output import totals
+    from webmodel.metrics import METRIC_NAMES, compute_metrics
+    from webmodel.output import run_params, totals
 
     scenario = _load(args)
     results = {}
@@ -288,7 +289,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
         results[topology] = (model, totals(model))
     hs, web = results["hub-and-spokes"][1], results["production-web"][1]
     if args.json:
-        print(json.dumps({topo: t for topo, (_, t) in results.items()}))
+        print(
+            json.dumps(
+                {
+                    topo: {
+                        "params": run_params(model),
+                        "totals": t,
+                        "metrics": compute_metrics(model),
+                    }
+                    for topo, (model, t) in results.items()
+                }
+            )
+        )
         return 0
     m = results["production-web"][0]
     print(
@@ -324,6 +336,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
         f"\n  end items owed at the end: hub-and-spokes {_fmt(hs['final_backlog'])}, "
         f"production web {_fmt(web['final_backlog'])}"
     )
+    metrics = {topo: compute_metrics(model) for topo, (model, _) in results.items()}
+    print(f"\n  {'metric (docs/metrics.md)':26} {'hub-and-spokes':>16} {'production-web':>16}")
+    for name in METRIC_NAMES:
+        cells = [metrics[topo][name] for topo in TOPOLOGIES]
+        shown = ["n/a" if v is None else f"{v:.4g}" for v in cells]
+        print(f"  {name:26} {shown[0]:>16} {shown[1]:>16}")
     return 0
 
 
