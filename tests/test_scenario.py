@@ -134,3 +134,33 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("name = [unclosed")
     with pytest.raises(ScenarioError, match="not valid TOML"):
         load_scenario(bad)
+
+
+def test_disruptions_and_state_hardening_in_the_scenario_file(raw):
+    data = copy.deepcopy(raw)
+    data["disruptions"] = [
+        "assembly:USA@12+8",
+        {
+            "kind": "state",
+            "target": "KOR",
+            "start": 10,
+            "duration": 4,
+            "recovery": "linear",
+            "recovery_weeks": 2,
+        },
+    ]
+    data["states"][1]["cyber_hardening"] = 0.9
+    scenario = parse_scenario(data)
+    assert [d.spec for d in scenario.disruptions] == ["assembly:USA@12+8", "state:KOR@10+4~2"]
+    assert scenario.states[1].cyber_hardening == 0.9
+    data["disruptions"].append("meteor:0.1@3+2")
+    data["states"][2]["cyber_hardening"] = 2
+    message = _error(data)
+    assert "disruptions[2]: unknown disruption kind 'meteor'" in message
+    assert "states[2].cyber_hardening" in message
+
+
+def test_platforms_name_known_states(raw):
+    data = copy.deepcopy(raw)
+    data["parameters"]["platforms"] = [["USA", "KOR"], ["USA", "XYZ"]]
+    assert "parameters.platforms[1]: unknown state 'XYZ'" in _error(data)

@@ -188,7 +188,8 @@ class ArrayEngine:
         # supplier working off a backlog at full capacity still covers new orders); after
         # resourcing_weeks of that, the buyer looks for another supplier (see resourcing.py).
         if d.resourcing_weeks:
-            failing = (shipped < 0.5 * self.order) & (self.weight > 0)
+            # (The margin keeps rounding noise from deciding a tie at exactly one half.)
+            failing = (shipped < (0.5 - 1e-9) * self.order) & (self.weight > 0)
             self.failing_weeks = np.where(failing, self.failing_weeks + 1, 0)
             due = self.failing_weeks == d.resourcing_weeks
             self.search_requests = np.sort(self.link_order[due]) if due.any() else None
@@ -218,7 +219,7 @@ class ArrayEngine:
 
         # 7. Adaptation: overproduction rises under scarcity, relaxes otherwise; a firm short
         # of capacity for long enough orders more, which arrives after the build lag.
-        short = self.firm_demand > ceiling
+        short = self.firm_demand > ceiling * (1 + 1e-9)  # a margin for rounding noise
         target = np.where(short, d.alpha_max, 1.0)
         self.alpha += (target - self.alpha) / d.alpha_time
         self.short_weeks = np.where(short, self.short_weeks + 1, 0)

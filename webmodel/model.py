@@ -174,7 +174,12 @@ class CoalitionModel(mesa.Model):
         # each state's hardening; then the scheduled shocks.
         n_vendors = max(4, round(np.sqrt(network.n_firms)))
         self.it_vendor = vendor_rng.integers(n_vendors, size=network.n_firms)
-        self.cyber_hardening = np.full(len(scenario.states), params.cyber_hardening)
+        self.cyber_hardening = np.array(
+            [
+                params.cyber_hardening if s.cyber_hardening is None else s.cyber_hardening
+                for s in scenario.states
+            ]
+        )
         self.disruptions: list[ScheduledDisruption] = []
         self.pending_substitutions: dict[int, list] = {}
         self.substitutions: list[tuple[int, int, int, int]] = []  # (week, old, new, supplier)

@@ -219,7 +219,7 @@ class ReferenceEngine:
                 link.backlog = link.wanted - amount
                 link.shipments.append([week + link.lead, amount])
                 shipped[firm.product] += amount
-                failing = amount < 0.5 * link.order and link.weight > 0
+                failing = amount < (0.5 - 1e-9) * link.order and link.weight > 0
                 link.failing_weeks = link.failing_weeks + 1 if failing else 0
         if d.resourcing_weeks:
             due = [
@@ -256,7 +256,7 @@ class ReferenceEngine:
         # 7. Overproduction and capacity investment.
         for firm in self.firms:
             ceiling = firm.alpha * firm.availability * firm.capacity
-            short = firm.demand > ceiling
+            short = firm.demand > ceiling * (1 + 1e-9)
             target = d.alpha_max if short else 1.0
             firm.alpha = firm.alpha + (target - firm.alpha) / d.alpha_time
             firm.short_weeks = firm.short_weeks + 1 if short else 0

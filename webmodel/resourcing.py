@@ -88,7 +88,10 @@ def find_substitutes(model: CoalitionModel, links: np.ndarray) -> list[Substitut
         ]
         if not candidates:
             continue
-        best = max(candidates, key=lambda j: (spare[j], -j))
+        # Most spare capacity wins; near-equal spares (within rounding) go to the lower index,
+        # so that both engines, which round differently, choose alike.
+        scale = max(float(spare.max()), 1e-300)
+        best = max(candidates, key=lambda j: (round(spare[j] / scale, 9), -j))
         spare[best] = max(0.0, spare[best] - base_need[link])
         found.append(Substitution(int(link), best))
     return found

@@ -43,6 +43,7 @@ class StateSpec:
     name: str
     role: str  # "hub" or "ally"
     demand: dict[str, float]
+    cyber_hardening: float | None = None  # None: the scenario-wide parameter
 
 
 @dataclass(frozen=True)
@@ -470,7 +471,7 @@ def _parse_products(raw: Any) -> tuple[list[Product], list[str]]:
 def _parse_states(raw: Any, product_names: set[str]) -> tuple[list[StateSpec], list[str]]:
     problems: list[str] = []
     states: list[StateSpec] = []
-    known = {"code", "name", "role", "demand"}
+    known = {"code", "name", "role", "demand", "cyber_hardening"}
     for where, entry in _tables(raw, "states", known, problems):
         code = entry.get("code")
         if not (isinstance(code, str) and len(code) == 3 and code.isalpha() and code.isupper()):
@@ -492,12 +493,19 @@ def _parse_states(raw: Any, product_names: set[str]) -> tuple[list[StateSpec], l
                 problems.append(f"{where}.demand.{e}: unknown product {e!r}")
             if not _is_number(units) or units < 0:
                 problems.append(f"{where}.demand.{e}: must be a number >= 0, got {units!r}")
+        hardening = entry.get("cyber_hardening")
+        if hardening is not None and not (_is_number(hardening) and 0 <= hardening <= 1):
+            problems.append(
+                f"{where}.cyber_hardening: must be a number in [0, 1], got {hardening!r}"
+            )
+            hardening = None
         states.append(
             StateSpec(
                 code=code,
                 name=str(entry.get("name", code)),
                 role=role,
                 demand={e: float(u) for e, u in demand.items() if _is_number(u)},
+                cyber_hardening=hardening,
             )
         )
     return states, problems
