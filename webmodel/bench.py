@@ -46,7 +46,7 @@ def worst_difference(a: CoalitionModel, b: CoalitionModel) -> tuple[str, float]:
         "product": float(net.baseline_output.sum()),
         "scalar": 1.0,
     }
-    value = float(net.firms.unit_cost @ net.baseline_output)
+    value = float(np.sum(net.firms.unit_cost * net.baseline_output))
     worst = ("", 0.0)
     for name, (kind, _) in VARIABLES.items():
         x, y = a.series(name), b.series(name)

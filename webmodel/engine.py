@@ -271,8 +271,13 @@ class ArrayEngine:
                 "backlog": by_product[2],
                 "orders": by_product[3],
                 "alpha_mean": self.alpha.mean(),
-                "output_loss": self.unit_cost @ np.maximum(self.baseline_output - production, 0.0),
-                "direct_loss": self.unit_cost @ np.maximum(self.baseline_output - ceiling, 0.0),
+                # (Elementwise sums, not `@`: BLAS threads crawl on a busy machine.)
+                "output_loss": np.sum(
+                    self.unit_cost * np.maximum(self.baseline_output - production, 0.0)
+                ),
+                "direct_loss": np.sum(
+                    self.unit_cost * np.maximum(self.baseline_output - ceiling, 0.0)
+                ),
                 "utilisation": production.sum() / self.capacity.sum(),
                 "capacity": self.capacity.sum(),
             },

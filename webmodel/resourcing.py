@@ -38,60 +38,92 @@ class Substitution:
     supplier: int
 
 
-def may_trade(model: CoalitionModel, seller_state: int, buyer_state: int) -> bool:
-    """Whether this topology lets the two states trade directly (see topology.py)."""
-    allowed = False
+def trade_matrix(model: CoalitionModel) -> np.ndarray:
+    """``allowed[seller_state, buyer_state]``: which pairs this topology lets trade directly."""
+    n = len(model.network.state_codes)
+    allowed = np.zeros((n, n), dtype=bool)
     if model.web_ness < 1:
-        allowed |= bool(trade_permissions(model.coalition, "hub")[seller_state, buyer_state])
+        allowed |= trade_permissions(model.coalition, "hub")
     if model.web_ness > 0:
-        allowed |= bool(trade_permissions(model.coalition, "web")[seller_state, buyer_state])
+        allowed |= trade_permissions(model.coalition, "web")
     return allowed
 
 
+def may_trade(model: CoalitionModel, seller_state: int, buyer_state: int) -> bool:
+    """Whether this topology lets the two states trade directly (see topology.py)."""
+    return bool(trade_matrix(model)[seller_state, buyer_state])
+
+
 def find_substitutes(model: CoalitionModel, links: np.ndarray) -> list[Substitution]:
-    """A substitute supplier for each failing link that has one (links in network order)."""
+    """A substitute supplier for each failing link that has one (links in network order).
+
+    Searches run in link order and share the suppliers' spare capacity: a supplier chosen by
+    one buyer has that much less to offer the next.
+    """
     net = model.network
     engine = model.engine
-    params = model.coalition.parameters
+    n_states = len(net.state_codes)
     spare = np.maximum(
         model.dynamics.alpha_max * engine.availability * engine.capacity - engine.production, 0.0
     )
+    scale = max(float(spare.max()), 1e-300)
     # A maker that could not serve its own orders last week is short of inputs, and one with
     # an input nobody supplies (a firm that won no contract) cannot produce: no help.
-    unsupplied = np.bincount(net.link_slot, net.link_weight > 0, minlength=net.n_slots) == 0
+    active = net.link_weight > 0
+    unsupplied = np.bincount(net.link_slot, active, minlength=net.n_slots) == 0
     firm_slots = net.slot_firm >= 0
     lacking = np.bincount(net.slot_firm[firm_slots], unsupplied[firm_slots], minlength=net.n_firms)
     healthy = (engine.production >= (1 - 1e-9) * engine.firm_demand) & (lacking == 0)
+    eligible = healthy & (engine.availability >= 1.0) & (spare > 0)
+    # Most searches in a general shortage find nobody: skip products without a maker to offer.
+    links = np.asarray(links)
+    offered = np.bincount(net.firms.product[eligible], minlength=len(net.product_names))
+    links = links[offered[net.firms.product[net.link_supplier[links]]] > 0]
+    if len(links) == 0:
+        return []
+    # Which pairs may trade now: the topology's permissions, less any closed border.
+    allowed = trade_matrix(model)
+    for a in range(n_states):
+        for b in range(n_states):
+            allowed[a, b] &= not model.border_closed(a, b)
+    # What each state's buyers know without sub-tier visibility: home makers, and makers that
+    # already supply someone in the state.
+    known = np.zeros((n_states, net.n_firms), dtype=bool)
+    known[net.link_buyer_state[active], net.link_supplier[active]] = True
+    known[net.firms.state, np.arange(net.n_firms)] = True
+    see_all = model.coalition.parameters.subtier_visibility
     base_need = net.baseline_link_flow()
-    active = net.link_weight > 0
+    wanted_slots = np.isin(net.link_slot, net.link_slot[links]) & active
+    current: dict[int, set[int]] = {}
+    for slot, supplier in zip(
+        net.link_slot[wanted_slots], net.link_supplier[wanted_slots], strict=True
+    ):
+        current.setdefault(int(slot), set()).add(int(supplier))
+    makers_of: dict[int, np.ndarray] = {}
     found = []
     for link in links:
-        slot = net.link_slot[link]
+        slot = int(net.link_slot[link])
         buyer_state = int(net.slot_state[slot])
-        product = net.firms.product[net.link_supplier[link]]
-        makers = np.flatnonzero(net.firms.product == product)
-        current = net.link_supplier[(net.link_slot == slot) & active]
-        if params.subtier_visibility:
-            visible = makers
-        else:
-            known = net.link_supplier[active & (net.link_buyer_state == buyer_state)]
-            visible = makers[(net.firms.state[makers] == buyer_state) | np.isin(makers, known)]
-        candidates = [
-            int(j)
-            for j in visible
-            if j not in current
-            and engine.availability[j] >= 1.0
-            and healthy[j]
-            and spare[j] > 0
-            and may_trade(model, int(net.firms.state[j]), buyer_state)
-            and not model.border_closed(int(net.firms.state[j]), buyer_state)
-        ]
-        if not candidates:
+        product = int(net.firms.product[net.link_supplier[link]])
+        if product not in makers_of:
+            makers = np.flatnonzero(net.firms.product == product)
+            makers_of[product] = makers[eligible[makers]]
+        makers = makers_of[product]
+        makers = makers[eligible[makers]]  # earlier picks may have used up some
+        if len(makers) == 0:
+            continue
+        mask = eligible[makers] & allowed[net.firms.state[makers], buyer_state]
+        if not see_all:
+            mask &= known[buyer_state, makers]
+        candidates = makers[mask]
+        candidates = candidates[~np.isin(candidates, list(current.get(slot, ())))]
+        if len(candidates) == 0:
             continue
         # Most spare capacity wins; near-equal spares (within rounding) go to the lower index,
         # so that both engines, which round differently, choose alike.
-        scale = max(float(spare.max()), 1e-300)
-        best = max(candidates, key=lambda j: (round(spare[j] / scale, 9), -j))
+        rounded = np.round(spare[candidates] / scale, 9)
+        best = int(candidates[np.lexsort((candidates, -rounded))[0]])
         spare[best] = max(0.0, spare[best] - base_need[link])
+        eligible[best] = spare[best] > 0
         found.append(Substitution(int(link), best))
     return found
