@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -29,8 +30,11 @@ def package_version() -> str:
         return "unknown"
 
 
+@functools.cache
 def git_commit() -> str | None:
-    """The commit of the source tree the package runs from, if it is a git checkout."""
+    """The commit of the source tree the package runs from, if it is a git checkout.
+
+    Cached: a sweep writes provenance for every run, and the answer does not change."""
     here = Path(__file__).resolve().parent
     try:
         out = subprocess.run(
