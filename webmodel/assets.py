@@ -164,6 +164,22 @@ def offline_env(env: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def configure_solara() -> None:
+    """Telemetry off and, unless the user chose a cache, ours once it is filled.
+
+    ``webmodel app`` sets both through the environment before Solara starts; this covers
+    ``solara run webmodel.app``, where the app module is imported before the server sends its
+    first telemetry event and before the page asks for any asset.
+    """
+    from solara.server import settings
+
+    settings.telemetry.mixpanel_enable = False
+    if ENV_CACHE not in os.environ:
+        cache = default_cache_dir()
+        if not missing_packages(cache):
+            settings.assets.proxy_cache_dir = cache
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m webmodel.assets",

@@ -1,0 +1,188 @@
+"""End to end: a real `webmodel app` server driven by a real Chromium, with no internet.
+
+The server runs with Solara's asset cache filled from the npm registry and its CDN pointed at a
+closed local port, so a cache miss fails loudly instead of quietly fetching; the browser aborts
+and records every request that would leave localhost. The test fails if any was made.
+
+Chromium is Debian's (`scripts/setup-browser.sh`), driven by Playwright through
+``executable_path`` because `playwright install` cannot download browsers here. Without Chromium
+the test is skipped on a developer's machine, but fails under CI (``CI`` set), where
+`.ci/run` installs it. A screenshot is saved to ``test-artifacts/app-e2e.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from webmodel import assets
+from webmodel.app_server import (
+    CHROMIUM_FLAGS,
+    AppServerError,
+    chromium_path,
+    is_local,
+    running_app,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+LOAD_TIMEOUT_MS = 90_000  # first page load: the server imports Mesa, builds both models
+UPDATE_TIMEOUT_MS = 30_000  # a step or a click: one frame
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = chromium_path()
+    if path is None:
+        message = "Chromium not found: run scripts/setup-browser.sh (apt-get install chromium)"
+        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+            pytest.fail(message)  # CI installs it (.ci/run): missing there is a failure
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(chromium: str, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """`webmodel app` on a free port, offline; always stopped afterwards. Yields (url, log)."""
+    cache = assets.default_cache_dir()
+    if assets.missing_packages(cache):
+        try:  # once per machine; .ci/run does it before the tests
+            assets.fill_cache(cache)
+        except (RuntimeError, OSError) as error:
+            pytest.fail(f"cannot fill Solara's asset cache from the npm registry: {error}")
+    log = tmp_path_factory.mktemp("app") / "server.log"
+    try:
+        with running_app(log, timeout=LOAD_TIMEOUT_MS / 1000) as url:
+            yield url, log
+    except AppServerError as error:
+        pytest.fail(str(error))
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium, headless=True, args=list(CHROMIUM_FLAGS)
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture()
+def page(browser, server) -> Iterator:
+    """A fresh page on the app; requests that would leave localhost are aborted and listed
+    in ``page.outside``."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1150})
+    outside: list[str] = []
+
+    def route(route) -> None:
+        if is_local(route.request.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("websocket", lambda ws: None if is_local(ws.url) else outside.append(ws.url))
+    page.outside = outside
+    page.set_default_timeout(UPDATE_TIMEOUT_MS)
+    page.goto(server[0])
+    page.get_by_text("week 0 of 104").wait_for(timeout=LOAD_TIMEOUT_MS)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def click(page, label: str) -> None:
+    page.get_by_role("button", name=label, exact=True).click()
+
+
+def card_texts(page, metric: str) -> list[str]:
+    return page.locator(f".metric-{metric}").all_inner_texts()
+
+
+def image_source(page, css_class: str) -> str:
+    return page.locator(f".{css_class}").first.get_attribute("src") or ""
+
+
+def wait_for_new_image(page, css_class: str, old: str) -> str:
+    deadline = time.monotonic() + UPDATE_TIMEOUT_MS / 1000
+    while (new := image_source(page, css_class)) == old:
+        assert time.monotonic() < deadline, f"{css_class} did not change"
+        page.wait_for_timeout(100)
+    return new
+
+
+def test_app_offline_step_disrupt_and_screenshot(page, server) -> None:
+    log = server[1]
+    # Loaded offline: both networks and every chart are on the page.
+    assert page.locator(".webmodel-network").count() == 2
+    for chart in ("deliveries", "performance", "backlog"):
+        assert page.locator(f".webmodel-chart-{chart}").count() == 1
+    assert len(card_texts(page, "fill_rate")) == 2
+
+    # Stepping advances both models (one week counter, two cards, two pictures).
+    network = image_source(page, "webmodel-network")
+    click(page, "Step")
+    page.get_by_text("week 1 of 104").wait_for()
+    wait_for_new_image(page, "webmodel-network", network)
+    assert card_texts(page, "fill_rate") == ["100.0 %", "100.0 %"]
+    click(page, "+10 weeks")
+    page.get_by_text("week 11 of 104").wait_for()
+    before = card_texts(page, "min_performance")
+    performance = image_source(page, "webmodel-chart-performance")
+
+    # A disruption button hits both models: message, charts (the shaded weeks), then cards.
+    click(page, "Hub assembly (USA)")
+    page.get_by_text("scheduled in both models").wait_for()
+    performance = wait_for_new_image(page, "webmodel-chart-performance", performance)
+    for week in range(12, 16):
+        click(page, "Step")
+        page.get_by_text(f"week {week} of 104").wait_for()
+    wait_for_new_image(page, "webmodel-chart-performance", performance)
+    after = card_texts(page, "min_performance")
+    assert after != before
+    # Hub-and-spokes assembles everything in the hub: its worst week gets worse.
+    assert float(after[0].split()[0]) < float(before[0].split()[0])
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "app-e2e.png", full_page=True)
+
+    assert page.outside == [], f"requests left localhost: {page.outside}"
+    server_log = log.read_text()
+    assert "Could not load URL" not in server_log, server_log
+
+
+def test_bad_seed_gives_a_message_and_play_pauses(page) -> None:
+    page.get_by_label("seed", exact=True).fill("abc")
+    click(page, "Build models")
+    page.get_by_text("seed must be a whole number, got 'abc'").first.wait_for()
+    # The models are still there and still step.
+    click(page, "Step")
+    page.get_by_text("week 1 of 104").wait_for()
+    # Play steps on its own (in a thread on the server) until paused.
+    click(page, "Play")
+    # Weeks go by faster than a text match can be relied on to catch one: wait for any >= 3.
+    page.wait_for_function(
+        """() => {
+            const week = document.querySelector('.webmodel-week')?.textContent.match(/week (\\d+)/);
+            return week !== null && week !== undefined && Number(week[1]) >= 3;
+        }"""
+    )
+    click(page, "Pause")
+    page.get_by_role("button", name="Play", exact=True).wait_for()
+    page.wait_for_timeout(1500)  # a week being drawn when Pause was clicked still completes
+    week = page.locator(".webmodel-week").inner_text()
+    page.wait_for_timeout(1000)
+    assert page.locator(".webmodel-week").inner_text() == week
+    assert page.outside == []
