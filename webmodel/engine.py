@@ -102,6 +102,7 @@ class ArrayEngine:
         self.firm_link_weight = self.weight[:nfl]
         self.firm_link_slot = self.slot[:nfl]
         self.state_link_weight = self.weight[nfl:]
+        self.ordering_link = self.weight > 0  # links that still get new orders
         self.state_link_slot = self.slot[nfl:] - nfs
         self.mean_lead = np.bincount(self.slot, self.weight * self.lead, minlength=self.n_slots)
         self.mean_lead = self.mean_lead[:nfs]
@@ -189,8 +190,10 @@ class ArrayEngine:
         # resourcing_weeks of that, the buyer looks for another supplier (see resourcing.py).
         if d.resourcing_weeks:
             # (The margin keeps rounding noise from deciding a tie at exactly one half.)
-            failing = (shipped < (0.5 - 1e-9) * self.order) & (self.weight > 0)
-            self.failing_weeks = np.where(failing, self.failing_weeks + 1, 0)
+            failing = shipped < (0.5 - 1e-9) * self.order
+            failing &= self.ordering_link
+            self.failing_weeks += 1
+            self.failing_weeks *= failing
             due = self.failing_weeks == d.resourcing_weeks
             self.search_requests = np.sort(self.link_order[due]) if due.any() else None
 
@@ -198,10 +201,11 @@ class ArrayEngine:
         for start, stop, lead in self.lead_groups:
             self.pipeline[(week + lead) % self.horizon, start:stop] = shipped[start:stop]
         row = week % self.horizon
-        arrived = self.pipeline[row].copy()
-        self.pipeline[row] = 0.0
-        self.in_transit += shipped - arrived
+        arrived = self.pipeline[row]  # a view, cleared once booked
+        self.in_transit += shipped
+        self.in_transit -= arrived
         received = np.bincount(self.slot, arrived, minlength=self.n_slots)
+        arrived[:] = 0.0
         self.stock += received[: self.n_firm_slots]
         delivered = received[self.n_firm_slots :]
 

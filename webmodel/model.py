@@ -215,14 +215,16 @@ class CoalitionModel(mesa.Model):
     def _qualify_substitutes(self) -> None:
         """Substitutes due this week take over the failing links' orders."""
         due = self.week + 1
-        for sub in self.pending_substitutions.pop(due, []):
+        subs = self.pending_substitutions.pop(due, [])
+        failing = self.engine.failing_weeks_of(np.array([sub.link for sub in subs], dtype=int))
+        for sub, weeks in zip(subs, failing, strict=True):
             # Switch only if the old supplier is still failing and nobody moved the orders yet.
-            still_failing = self.engine.failing_weeks_of(np.array([sub.link]))[0] > 0
-            if still_failing and self.network.link_weight[sub.link] > 0:
+            if weeks > 0 and self.network.link_weight[sub.link] > 0:
                 new = self.network.move_orders(sub.link, sub.supplier)
                 self.substitutions.append((due, sub.link, new, sub.supplier))
-        self.engine.rewire(self.network, self.week)
-        self._apply_disruptions()
+        if self.substitutions and self.substitutions[-1][0] == due:
+            self.engine.rewire(self.network, self.week)
+            self._apply_disruptions()
 
     def _serve_forces(self, demand: np.ndarray, delivered: np.ndarray) -> None:
         """Arrivals go into each state's stockpile; the forces draw their need from it.
