@@ -21,7 +21,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from webmodel.app_render import BlitFigure
-from webmodel.metrics import RECOVERED, performance
+from webmodel.metrics import RECOVERED, end_items, performance
+from webmodel.metrics import baseline_by_end_item as baseline_by_item
+from webmodel.metrics import by_end_item as by_item
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -33,28 +35,6 @@ MODEL_COLOURS = ("#CC3311", "#0077BB")
 DEMAND_COLOUR = "0.15"
 SHADE = "#f2c94c"
 ITEM_STYLES = ("-", "--", ":", "-.")
-
-
-def end_items(model: CoalitionModel) -> list[str]:
-    return list(dict.fromkeys(model.slot_items))
-
-
-def by_item(model: CoalitionModel, name: str) -> np.ndarray:
-    """A per-slot series summed over states: weeks x end items (in :func:`end_items` order)."""
-    values = model.series(name)
-    items = end_items(model)
-    out = np.zeros((values.shape[0], len(items)))
-    for k, item in enumerate(model.slot_items):
-        out[:, items.index(item)] += values[:, k]
-    return out
-
-
-def baseline_by_item(model: CoalitionModel) -> np.ndarray:
-    items = end_items(model)
-    out = np.zeros(len(items))
-    for k, item in enumerate(model.slot_items):
-        out[items.index(item)] += model.network.baseline_demand[k]
-    return out
 
 
 def nice_ceiling(value: float) -> float:

@@ -37,7 +37,7 @@ METRIC_NAMES = (
 )
 
 
-def _by_end_item(model: CoalitionModel, name: str) -> np.ndarray:
+def by_end_item(model: CoalitionModel, name: str) -> np.ndarray:
     """A per-slot series summed over states: weeks x end items (in ``end_items`` order)."""
     values = model.series(name)
     items = end_items(model)
@@ -51,13 +51,22 @@ def end_items(model: CoalitionModel) -> list[str]:
     return list(dict.fromkeys(model.slot_items))
 
 
+def baseline_by_end_item(model: CoalitionModel) -> np.ndarray:
+    """Weekly baseline demand per end item, all states together."""
+    items = end_items(model)
+    out = np.zeros(len(items))
+    for k, item in enumerate(model.slot_items):
+        out[items.index(item)] += model.network.baseline_demand[k]
+    return out
+
+
 def performance(model: CoalitionModel) -> np.ndarray:
     """Q(t): mean over end items of served / demanded in week t (1 = the forces' need met).
 
     "Served" is what the forces received: arrivals, or the state's stockpile while it lasts.
     """
-    delivered = _by_end_item(model, "served")
-    demanded = _by_end_item(model, "demanded")
+    delivered = by_end_item(model, "served")
+    demanded = by_end_item(model, "demanded")
     ratio = np.divide(delivered, demanded, out=np.ones_like(delivered), where=demanded > 0)
     return ratio.mean(axis=1)
 
@@ -123,20 +132,16 @@ def cross_border_share(model: CoalitionModel) -> float:
 
 def compute_metrics(model: CoalitionModel) -> dict[str, float | int | None]:
     """Every metric of METRIC_NAMES for a finished (or running) model."""
-    delivered = _by_end_item(model, "delivered")
-    served = _by_end_item(model, "served")
-    demanded = _by_end_item(model, "demanded")
+    delivered = by_end_item(model, "delivered")
+    served = by_end_item(model, "served")
+    demanded = by_end_item(model, "demanded")
     q = performance(model)
     t0 = shock_start(model)
     if t0 is not None and t0 > len(q):
         t0 = None
-    baseline = model.network.baseline_demand
-    base_by_item = np.zeros(delivered.shape[1])
-    items = end_items(model)
-    for k, item in enumerate(model.slot_items):
-        base_by_item[items.index(item)] += baseline[k]
+    base_by_item = baseline_by_end_item(model)
     peak = (delivered / base_by_item).mean(axis=1).max() if len(q) else None
-    backlog = _by_end_item(model, "final_backlog")
+    backlog = by_end_item(model, "final_backlog")
     direct = float(model.series("direct_loss").sum())
     total_loss = float(model.series("output_loss").sum())
     surged = model.surge > 1.0 and model.surge_start <= len(q)
