@@ -27,34 +27,25 @@ class InputError(Exception):
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+def _bounded(cast, low: float | None, high: float | None, what: str):
+    """An argparse type: ``cast`` the text and check ``low <= value <= high``."""
+
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+        if (low is not None and not value >= low) or (high is not None and not value <= high):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
+_positive_int = _bounded(int, 1, None, "a positive integer")
+_non_negative_int = _bounded(int, 0, None, "an integer >= 0")
+_non_negative_float = _bounded(float, 0, None, "a number >= 0")
+_unit_float = _bounded(float, 0, 1, "a number in [0, 1]")
 
 
 def _disruption(text: str):
@@ -64,13 +55,6 @@ def _disruption(text: str):
         return parse_disruption(text)
     except DisruptionError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def _unit_float(text: str) -> float:
-    value = _non_negative_float(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text!r}")
-    return value
 
 
 def _add_scenario_options(p: argparse.ArgumentParser) -> None:
