@@ -217,14 +217,18 @@ class CoalitionModel(mesa.Model):
         due = self.week + 1
         subs = self.pending_substitutions.pop(due, [])
         failing = self.engine.failing_weeks_of(np.array([sub.link for sub in subs], dtype=int))
+        moves: dict[int, int] = {}
         for sub, weeks in zip(subs, failing, strict=True):
             # Switch only if the old supplier is still failing and nobody moved the orders yet.
-            if weeks > 0 and self.network.link_weight[sub.link] > 0:
-                new = self.network.move_orders(sub.link, sub.supplier)
-                self.substitutions.append((due, sub.link, new, sub.supplier))
-        if self.substitutions and self.substitutions[-1][0] == due:
-            self.engine.rewire(self.network, self.week)
-            self._apply_disruptions()
+            if weeks > 0 and self.network.link_weight[sub.link] > 0 and sub.link not in moves:
+                moves[sub.link] = sub.supplier
+        if not moves:
+            return
+        new_links = self.network.move_orders_many(list(moves.items()))
+        for (old, supplier), new in zip(moves.items(), new_links, strict=True):
+            self.substitutions.append((due, old, new, supplier))
+        self.engine.rewire(self.network, self.week)
+        self._apply_disruptions()
 
     def _serve_forces(self, demand: np.ndarray, delivered: np.ndarray) -> None:
         """Arrivals go into each state's stockpile; the forces draw their need from it.

@@ -150,32 +150,55 @@ class Network:
         need[~firm_slots] = self.baseline_demand
         return self.link_weight * need[self.link_slot]
 
+    def baseline_flow_of(self, links: np.ndarray) -> np.ndarray:
+        """Equilibrium units per week on some links (cheaper than all of them)."""
+        slots = self.link_slot[links]
+        owners = self.slot_firm[slots]
+        need = np.where(
+            owners >= 0,
+            self.slot_coef[slots] * self.baseline_output[np.maximum(owners, 0)],
+            self.baseline_demand[np.maximum(slots - self.n_firm_slots, 0)],
+        )
+        return self.link_weight[links] * need
+
+    def move_orders_many(self, moves: list[tuple[int, int]]) -> list[int]:
+        """Re-source: for each (link, supplier), a new link from ``supplier`` to the link's slot
+        takes over its order share; returns the new links' indices.
+
+        The old link keeps what it is owed (its backlog) but gets no new orders. The baseline
+        (equilibrium) flows are not recomputed: they describe the world before the shock.
+        """
+        if not moves:
+            return []
+        links = np.array([m[0] for m in moves], dtype=np.int64)
+        suppliers = np.array([m[1] for m in moves], dtype=np.int64)
+        slots = self.link_slot[links]
+        scenario = self.scenario
+        codes = scenario.state_codes
+        product_lead = np.array([p.lead_time_weeks for p in scenario.products])
+        border = np.array(
+            [
+                scenario.border_delay(codes[a], codes[b])
+                for a, b in zip(self.firms.state[suppliers], self.slot_state[slots], strict=True)
+            ],
+            dtype=np.int64,
+        )
+        first = self.n_links
+        self.link_supplier = np.concatenate((self.link_supplier, suppliers))
+        self.link_slot = np.concatenate((self.link_slot, slots))
+        self.link_weight = np.concatenate((self.link_weight, self.link_weight[links]))
+        self.link_lead = np.concatenate(
+            (self.link_lead, product_lead[self.firms.product[suppliers]] + border)
+        )
+        self.link_weight[links] = 0.0
+        return list(range(first, self.n_links))
+
     def copy(self) -> Network:
         """An independent copy (a model re-sources its own network, never a shared one)."""
         twin = copy.copy(self)
         for name in ("link_supplier", "link_slot", "link_weight", "link_lead"):
             setattr(twin, name, getattr(self, name).copy())
         return twin
-
-    def move_orders(self, link: int, supplier: int) -> int:
-        """Re-source: a new link from ``supplier`` to ``link``'s slot takes over its order share.
-
-        The old link keeps what it is owed (its backlog) but gets no new orders. The baseline
-        (equilibrium) flows are not recomputed: they describe the world before the shock.
-        Returns the new link's index.
-        """
-        slot = int(self.link_slot[link])
-        scenario = self.scenario
-        codes = scenario.state_codes
-        lead = scenario.products[self.firms.product[supplier]].lead_time_weeks + (
-            scenario.border_delay(codes[self.firms.state[supplier]], codes[self.slot_state[slot]])
-        )
-        self.link_supplier = np.append(self.link_supplier, supplier)
-        self.link_slot = np.append(self.link_slot, slot)
-        self.link_weight = np.append(self.link_weight, self.link_weight[link])
-        self.link_lead = np.append(self.link_lead, lead)
-        self.link_weight[link] = 0.0
-        return self.n_links - 1
 
     def check_feasible(self) -> list[str]:
         """Problems that keep this wiring from sitting in equilibrium (empty if none)."""

@@ -88,11 +88,12 @@ def find_substitutes(model: CoalitionModel, links: np.ndarray) -> list[Substitut
             allowed[a, b] &= not model.border_closed(a, b)
     # What each state's buyers know without sub-tier visibility: home makers, and makers that
     # already supply someone in the state.
-    known = np.zeros((n_states, net.n_firms), dtype=bool)
-    known[net.link_buyer_state[active], net.link_supplier[active]] = True
-    known[net.firms.state, np.arange(net.n_firms)] = True
     see_all = model.coalition.parameters.subtier_visibility
-    base_need = net.baseline_link_flow()
+    if not see_all:
+        known = np.zeros((n_states, net.n_firms), dtype=bool)
+        known[net.link_buyer_state[active], net.link_supplier[active]] = True
+        known[net.firms.state, np.arange(net.n_firms)] = True
+    base_need = dict(zip(links.tolist(), net.baseline_flow_of(links).tolist(), strict=True))
     wanted_slots = np.isin(net.link_slot, net.link_slot[links]) & active
     current: dict[int, set[int]] = {}
     for slot, supplier in zip(
@@ -100,6 +101,7 @@ def find_substitutes(model: CoalitionModel, links: np.ndarray) -> list[Substitut
     ):
         current.setdefault(int(slot), set()).add(int(supplier))
     makers_of: dict[int, np.ndarray] = {}
+    taken = np.zeros(net.n_firms, dtype=bool)
     found = []
     for link in links:
         slot = int(net.link_slot[link])
@@ -116,7 +118,10 @@ def find_substitutes(model: CoalitionModel, links: np.ndarray) -> list[Substitut
         if not see_all:
             mask &= known[buyer_state, makers]
         candidates = makers[mask]
-        candidates = candidates[~np.isin(candidates, list(current.get(slot, ())))]
+        own = list(current.get(slot, ()))
+        taken[own] = True  # the slot's current suppliers are no substitutes
+        candidates = candidates[~taken[candidates]]
+        taken[own] = False
         if len(candidates) == 0:
             continue
         # Most spare capacity wins; near-equal spares (within rounding) go to the lower index,
