@@ -101,8 +101,7 @@ def test_engine_equals_reference_with_every_lever_and_disruption(scenario, topol
         "cyber:0.2@20+3",
         "border:USA-JPN@9+12",
     ]
-    fast = CoalitionModel(
-        scenario,
+    common = dict(
         topology=topology,
         steps=110,
         rng=13,
@@ -110,18 +109,9 @@ def test_engine_equals_reference_with_every_lever_and_disruption(scenario, topol
         surge_start=4,
         disruptions=shocks,
         **ALL_LEVERS,
-    ).run()
-    slow = CoalitionModel(
-        scenario,
-        topology=topology,
-        steps=110,
-        rng=13,
-        surge=1.4,
-        surge_start=4,
-        disruptions=shocks,
-        engine="reference",
-        **ALL_LEVERS,
-    ).run()
+    )
+    fast = CoalitionModel(scenario, **common).run()
+    slow = CoalitionModel(scenario, engine="reference", **common).run()
     # The levers must actually act: re-sourcing and investment happened.
     assert fast.substitutions and fast.series("capacity")[-1] > fast.series("capacity")[0]
     assert fast.substitutions == slow.substitutions

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from webmodel.argtypes import non_negative_float, non_negative_int, positive_int, unit_float
 from webmodel.scenario import Scenario, ScenarioError, load_scenario
 from webmodel.topology import TOPOLOGIES
 
@@ -25,27 +26,6 @@ class InputError(Exception):
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _bounded(cast, low: float | None, high: float | None, what: str):
-    """An argparse type: ``cast`` the text and check ``low <= value <= high``."""
-
-    def parse(text: str):
-        try:
-            value = cast(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
-        if (low is not None and not value >= low) or (high is not None and not value <= high):
-            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
-        return value
-
-    return parse
-
-
-_positive_int = _bounded(int, 1, None, "a positive integer")
-_non_negative_int = _bounded(int, 0, None, "an integer >= 0")
-_non_negative_float = _bounded(float, 0, None, "a number >= 0")
-_unit_float = _bounded(float, 0, 1, "a number in [0, 1]")
 
 
 def _disruption(text: str):
@@ -61,7 +41,7 @@ def _add_scenario_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", metavar="FILE", help="scenario TOML file (default: built-in)")
     p.add_argument(
         "--firms",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="scale the scenario to about N firms, same proportions",
     )
@@ -71,21 +51,21 @@ def _add_scenario_options(p: argparse.ArgumentParser) -> None:
 def _add_run_options(p: argparse.ArgumentParser, steps: int, surge: float) -> None:
     p.add_argument(
         "--steps",
-        type=_positive_int,
+        type=positive_int,
         default=steps,
         metavar="N",
         help=f"weeks to simulate (default {steps})",
     )
     p.add_argument(
         "--surge",
-        type=_non_negative_float,
+        type=non_negative_float,
         default=surge,
         metavar="FACTOR",
         help=f"factor on final demand from --surge-start on (default {surge:g})",
     )
     p.add_argument(
         "--surge-start",
-        type=_positive_int,
+        type=positive_int,
         default=10,
         metavar="STEP",
         help="first week of surged demand (default 10)",
@@ -107,31 +87,31 @@ def _add_run_options(p: argparse.ArgumentParser, steps: int, surge: float) -> No
     levers = p.add_argument_group("policy levers (default: the scenario's; see docs/levers.md)")
     levers.add_argument(
         "--capacity-headroom",
-        type=_non_negative_float,
+        type=non_negative_float,
         metavar="SHARE",
         help="extra capacity on every firm, e.g. 0.2 = +20%%",
     )
     levers.add_argument(
         "--border-delay",
-        type=_non_negative_int,
+        type=non_negative_int,
         metavar="WEEKS",
         help="weeks every cross-border shipment waits (FMS / export licensing)",
     )
     levers.add_argument(
         "--cyber-hardening",
-        type=_unit_float,
+        type=unit_float,
         metavar="P",
         help="chance a firm resists its IT vendor's outage",
     )
     levers.add_argument(
         "--suppliers-per-input",
-        type=_positive_int,
+        type=positive_int,
         metavar="K",
         help="suppliers per input in the production web",
     )
     levers.add_argument(
         "--coproduction-share",
-        type=_unit_float,
+        type=unit_float,
         metavar="SHARE",
         help="share of allied assembly kept in the allies",
     )
@@ -143,7 +123,7 @@ def _add_run_options(p: argparse.ArgumentParser, steps: int, surge: float) -> No
     )
     levers.add_argument(
         "--stockpile-weeks",
-        type=_non_negative_float,
+        type=non_negative_float,
         metavar="WEEKS",
         help="each state's end-item stockpile, in weeks of demand",
     )
@@ -401,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--topology", choices=tuple(TOPOLOGIES), default="production-web")
     run.add_argument(
         "--web-ness",
-        type=_unit_float,
+        type=unit_float,
         metavar="W",
         help="dial in [0, 1] from hub-and-spokes to web (overrides --topology)",
     )
@@ -435,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_scenario_options(network)
     network.add_argument("--topology", choices=tuple(TOPOLOGIES), default="production-web")
-    network.add_argument("--web-ness", type=_unit_float, metavar="W")
+    network.add_argument("--web-ness", type=unit_float, metavar="W")
     network.add_argument("--out", required=True, metavar="FILE.graphml|FILE.json")
     network.set_defaults(func=cmd_network)
 
@@ -451,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LIST",
         help="FIRMS[:STEPS],... (default 200:200,2000:200,10000:500)",
     )
-    bench.add_argument("--steps", type=_positive_int, help="override the steps of every size")
+    bench.add_argument("--steps", type=positive_int, help="override the steps of every size")
     bench.add_argument("--seed", type=int, default=1)
     bench.add_argument(
         "--max-reference-seconds",

@@ -11,35 +11,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from webmodel.argtypes import bounded
+
 EXIT_RUNS_FAILED = 1
 EXIT_INTERRUPTED = 130
 
 
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = _workers(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
-    return value
+_workers = bounded(int, 0, None, "an integer >= 0 (0 runs in this process)")
+_positive = bounded(int, 1, None, "an integer >= 1")
+_seconds = bounded(float, 0, None, "a number of seconds >= 0")
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
