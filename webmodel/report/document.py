@@ -2,8 +2,10 @@
 
 What it holds: the provenance of the results; mean and 95% interval of each metric per factor
 level; paired differences between topologies on common seeds; sensitivity indices for Sobol' and
-Morris designs; and figures (series with interval bands, metric distributions, a heatmap of one
-metric over two factors) as PNG plus SVG or PDF.
+Morris designs — for a design with crossed factors, at each crossed level and of the paired
+difference between levels (the production web's advantage over hub-and-spokes at the same
+sampled values and seeds); and figures (series with interval bands, metric distributions, a
+heatmap of one metric over two factors) as PNG plus SVG or PDF.
 """
 
 from __future__ import annotations
@@ -18,18 +20,23 @@ from webmodel.report import figures
 from webmodel.report.data import Grouping, SweepResults
 from webmodel.report.stats import (
     CONFIDENCE,
+    REFERENCE_TOPOLOGY,
     Estimate,
     by_group,
+    crossed_differences,
+    crossed_factors,
+    difference_levels,
+    difference_rank_correlations,
     paired_differences,
     rank_correlations,
     sensitivity,
+    sensitivity_of_difference,
 )
 
 FORMATS = ("png", "svg", "pdf")
 MAX_SERIES_FIGURES = 12
 MAX_DISTRIBUTION_METRICS = 9
 MAX_PANEL_LEVELS = 6
-REFERENCE_TOPOLOGY = "hub-and-spokes"
 
 
 def number(x: float | None) -> str:
@@ -64,6 +71,11 @@ def table(header: list[str], rows: list[list[str]], align: str | None = None) ->
     lines = ["| " + " | ".join(escape(h) for h in header) + " |", "|" + "|".join(marks) + "|"]
     lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _slug(text: str) -> str:
+    """A level as a file-name part: letters, digits and '-' only."""
+    return "".join(c if c.isalnum() or c in "-." else "-" for c in text).strip("-") or "level"
 
 
 def _share(value: float | None) -> str:
@@ -258,40 +270,25 @@ class Report:
 
     def sensitivity(self) -> None:
         kind = self.results.design_kind
+        crossed = crossed_factors(self.results) if kind != "full-factorial" else []
         rows = sensitivity(self.results, self.metrics)
+        at = f" at each level of {', '.join(crossed)}" if crossed else ""
+        lead = ["metric", "at"] if crossed else ["metric"]
         if kind == "sobol" and rows:
-            self.add("## Sobol' indices\n")
+            self.add(f"## Sobol' indices{at}\n")
             self.add(
                 "First-order (S1) and total (ST) indices from SALib, on the mean over replicates "
-                "at each design point, with their 95% bootstrap intervals.\n"
+                "at each sampled point, with their 95% bootstrap intervals.\n"
             )
-            body = [
-                [
-                    r["metric"],
-                    r["factor"],
-                    f"{number(r['S1'])} ± {number(r['S1_conf'])}",
-                    f"{number(r['ST'])} ± {number(r['ST_conf'])}",
-                ]
-                for r in rows
-            ]
-            self.add(table(["metric", "factor", "S1", "ST"], body, "llrr") + "\n")
+            self.add(self._sobol_table(rows, lead) + "\n")
         elif kind == "morris" and rows:
-            self.add("## Morris elementary effects\n")
+            self.add(f"## Morris elementary effects{at}\n")
             self.add(
                 "μ* (mean absolute elementary effect, factors scaled to [0, 1]) with its 95% "
                 "bootstrap interval, and σ (their spread: interactions or non-linearity), from "
-                "SALib on the mean over replicates at each design point.\n"
+                "SALib on the mean over replicates at each sampled point.\n"
             )
-            body = [
-                [
-                    r["metric"],
-                    r["factor"],
-                    f"{number(r['mu_star'])} ± {number(r['mu_star_conf'])}",
-                    number(r["sigma"]),
-                ]
-                for r in rows
-            ]
-            self.add(table(["metric", "factor", "μ*", "σ"], body, "llrr") + "\n")
+            self.add(self._morris_table(rows, lead) + "\n")
         elif kind == "latin-hypercube":
             correlations = rank_correlations(self.results, self.metrics)
             if correlations:
@@ -302,11 +299,115 @@ class Report:
                     for r in correlations
                 ]
                 self.add(table(["metric", "factor", "ρ", "p"], body, "llrr") + "\n")
+        if crossed:
+            for factor in crossed:
+                for level, reference in difference_levels(self.results, factor):
+                    self._difference(factor, level, reference)
+            return
         for metric in self.metrics if kind in ("sobol", "morris") else []:
             self.figure(
                 figures.sensitivity_figure(rows, metric),
                 f"sensitivity_{metric}",
                 f"{'Sobol’ indices' if kind == 'sobol' else 'Morris μ* and σ'} for {metric}.",
+            )
+
+    @staticmethod
+    def _sobol_table(rows: list[dict[str, Any]], lead: list[str]) -> str:
+        """Sobol' rows as a table; ``lead`` are the row keys shown before the factor."""
+        body = [
+            [
+                *(r[k] for k in lead),
+                r["factor"],
+                f"{number(r['S1'])} ± {number(r['S1_conf'])}",
+                f"{number(r['ST'])} ± {number(r['ST_conf'])}",
+            ]
+            for r in rows
+        ]
+        return table([*lead, "factor", "S1", "ST"], body, "l" * (len(lead) + 1) + "rr")
+
+    @staticmethod
+    def _morris_table(rows: list[dict[str, Any]], lead: list[str]) -> str:
+        """Morris rows as a table; ``lead`` are the row keys shown before the factor."""
+        body = [
+            [
+                *(r[k] for k in lead),
+                r["factor"],
+                f"{number(r['mu_star'])} ± {number(r['mu_star_conf'])}",
+                number(r["sigma"]),
+            ]
+            for r in rows
+        ]
+        return table([*lead, "factor", "μ*", "σ"], body, "l" * (len(lead) + 1) + "rr")
+
+    def _difference(self, factor: str, level: str, reference: str) -> None:
+        """The paired difference level − reference of a crossed factor at each sample: its
+        mean, its rank correlations with the sampled factors, and its sensitivity indices."""
+        r, kind = self.results, self.results.design_kind
+        name = f"{level} − {reference}"
+        others = [f for f in crossed_factors(r) if f != factor]
+        self.add(f"## Sensitivity of the paired difference {name}\n")
+        seeds = (
+            "the same seed (common seeds)"
+            if r.meta.get("seeds") == "common"
+            else "independent seeds, so the difference also carries seed noise"
+        )
+        self.add(
+            f"At each sampled point the {factor} = {level} and {factor} = {reference} runs share "
+            f"every sampled value and, replicate by replicate, {seeds}. Each sample's difference "
+            f"({name}) is the mean of its per-replicate differences"
+            + (f" and over the levels of {', '.join(others)}" if others else "")
+            + f". The table gives its mean over samples with the {CONFIDENCE:.0%} interval "
+            "(Student t over samples), the number of samples, and the shares of samples in "
+            "which it is positive and negative (the rest are ties).\n"
+        )
+        rows, correlations, indices = [], [], []
+        for metric in self.metrics:
+            _, difference = crossed_differences(r, metric, factor, reference, level)
+            valid = difference[~np.isnan(difference)]
+            column = r.column(metric)
+            scale = float(np.nanmax(np.abs(column))) if np.isfinite(column).any() else 1.0
+            tolerance = 1e-9 * max(1.0, scale)  # within rounding of zero: a tie, not a win
+            estimate = Estimate.of(valid)
+            rows.append(
+                [
+                    metric,
+                    cell(estimate),
+                    str(len(valid)),
+                    _share(float(np.mean(valid > tolerance)) if len(valid) else None),
+                    _share(float(np.mean(valid < -tolerance)) if len(valid) else None),
+                ]
+            )
+            correlations += difference_rank_correlations(r, metric, factor, reference, level)
+            indices += sensitivity_of_difference(r, metric, factor, reference, level)
+        self.add(table(["metric", "mean difference", "samples", "> 0", "< 0"], rows) + "\n")
+        if correlations:
+            self.add(
+                f"Spearman's ρ between each sampled factor and the difference ({name}), over "
+                "samples:\n"
+            )
+            body = [
+                [c["metric"], c["factor"], f"{c['rho']:+.3f}", f"{c['p']:.2g}"]
+                for c in correlations
+            ]
+            self.add(table(["metric", "factor", "ρ", "p"], body, "llrr") + "\n")
+        if not indices:
+            return
+        if kind == "sobol":
+            self.add(
+                f"Sobol' indices of the difference ({name}): S1 and ST from SALib with their "
+                "95% bootstrap intervals — how much of its variance over samples each sampled "
+                "factor explains alone (S1) and with its interactions (ST).\n"
+            )
+            self.add(self._sobol_table(indices, ["metric"]) + "\n")
+        else:
+            self.add(f"Morris μ* and σ of the difference ({name}), factors scaled to [0, 1].\n")
+            self.add(self._morris_table(indices, ["metric"]) + "\n")
+        what = "Sobol’ indices" if kind == "sobol" else "Morris μ* and σ"
+        for metric in self.metrics:
+            self.figure(
+                figures.sensitivity_figure(indices, metric, title=f"{metric}: {name}"),
+                f"sensitivity_difference_{metric}_{_slug(level)}_vs_{_slug(reference)}",
+                f"{what} of the paired difference in {metric} ({name}).",
             )
 
     def figures_section(self) -> None:

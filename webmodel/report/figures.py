@@ -241,8 +241,13 @@ def heatmap_figure(results: SweepResults, metric: str, gx: Grouping, gy: Groupin
     return fig
 
 
-def sensitivity_figure(rows: list[dict[str, Any]], metric: str) -> Figure | None:
-    """Sobol' S1 and ST as bars with intervals, or Morris mu* against sigma."""
+def sensitivity_figure(
+    rows: list[dict[str, Any]], metric: str, title: str | None = None
+) -> Figure | None:
+    """Sobol' S1 and ST as bars with intervals, or Morris mu* against sigma.
+
+    ``title`` (default: the metric) says what the indices are of, e.g. a paired difference.
+    """
     rows = [r for r in rows if r["metric"] == metric]
     if not rows:
         return None
@@ -271,5 +276,5 @@ def sensitivity_figure(rows: list[dict[str, Any]], metric: str) -> Figure | None
             ax.annotate(name, (a, b), fontsize=7, xytext=(3, 3), textcoords="offset points")
         ax.set_xlabel("μ* (mean |elementary effect|)")
         ax.set_ylabel("σ")
-    ax.set_title(metric)
+    ax.set_title(title or metric)
     return fig

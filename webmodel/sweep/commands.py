@@ -36,8 +36,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     for message in plan.warnings:
         print(f"webmodel sweep: warning: {message}", file=sys.stderr)
     points, runs = plan.n_points, plan.n_runs
+    crossed = ""
+    if experiment.design.crossed:
+        from webmodel.sweep.design import count_samples
+
+        levels = " x ".join(
+            f"{len(f.levels or ())} levels of {f.name}" for f in experiment.crossed_factors
+        )
+        crossed = f"{count_samples(experiment)} samples x {levels} = "
     print(
-        f"webmodel sweep: {experiment.name}: {experiment.design.kind} design, {points} point"
+        f"webmodel sweep: {experiment.name}: {experiment.design.kind} design, {crossed}"
+        f"{points} point"
         f"{'s' if points != 1 else ''} x {experiment.replicates} replicate"
         f"{'s' if experiment.replicates != 1 else ''} = {runs} run{'s' if runs != 1 else ''}"
         f" (about {plan.run_seconds:.2f} s each) -> {out}" + (" (resuming)" if resumable else ""),

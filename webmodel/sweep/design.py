@@ -4,6 +4,11 @@ Sampled designs draw points in the unit cube and map each coordinate to a factor
 equally likely, ranges uniform), so SALib's analysis can run on the unit-cube samples whatever
 the factors' types. The sample's randomness comes from the experiment's root seed, on a stream
 of its own (``DESIGN_STREAM``) that no run's seed can share.
+
+A sampled design may cross some factors (``[design] crossed``): those are not sampled; each
+sampled point is run at every combination of their levels. Design point ``p`` is then sample
+``p // C`` at combination ``p % C`` (``C`` combinations, first crossed factor slowest), so the
+report can pair the levels of a crossed factor at the same sampled values.
 """
 
 from __future__ import annotations
@@ -27,12 +32,18 @@ class DesignPoints:
 
     Attributes:
         points: one dict of factor -> value per point.
-        unit: for sampled designs, the (points x factors) samples in [0, 1] that SALib's
-            analysis needs; None for a full factorial.
+        unit: for sampled designs, the (points x sampled factors) samples in [0, 1] that
+            SALib's analysis needs, repeated at each crossed combination; None for a full
+            factorial.
+        sample: for sampled designs, the index of each point's sample (0, 1, ...); equal to
+            the point unless factors are crossed.
+        sampled: the names of the columns of ``unit``.
     """
 
     points: list[dict[str, Any]]
     unit: np.ndarray | None = None
+    sample: np.ndarray | None = None
+    sampled: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.points)
@@ -54,8 +65,8 @@ def salib_problem(factors: tuple[Factor, ...]) -> dict[str, Any]:
 
 
 def unit_sample(experiment: Experiment) -> np.ndarray:
-    """The design's samples in the unit cube (rows = points)."""
-    design, factors = experiment.design, experiment.factors
+    """The design's samples in the unit cube (rows = samples, columns = sampled factors)."""
+    design, factors = experiment.design, experiment.sampled_factors
     seed = design_seed(experiment.root_seed)
     if design.kind == "latin-hypercube":
         from scipy.stats import qmc
@@ -80,21 +91,36 @@ def unit_sample(experiment: Experiment) -> np.ndarray:
     raise ValueError(f"not a sampled design: {design.kind}")
 
 
+def crossed_combinations(experiment: Experiment) -> list[dict[str, Any]]:
+    """Every combination of the crossed factors' levels, first factor slowest ([{}] if none)."""
+    crossed = experiment.crossed_factors
+    combos = itertools.product(*(f.levels or () for f in crossed))
+    return [dict(zip([f.name for f in crossed], c, strict=True)) for c in combos]
+
+
 def build_design(experiment: Experiment) -> DesignPoints:
     """Every design point of the experiment (before replicates)."""
     factors = experiment.factors
     if experiment.design.kind == "full-factorial":
         combos = itertools.product(*(f.levels or () for f in factors))
         return DesignPoints([dict(zip([f.name for f in factors], c, strict=True)) for c in combos])
-    unit = unit_sample(experiment)
-    columns = [f.from_unit(unit[:, j]) for j, f in enumerate(factors)]
-    points = [{f.name: columns[j][i] for j, f in enumerate(factors)} for i in range(unit.shape[0])]
-    return DesignPoints(points, unit)
+    sampled = experiment.sampled_factors
+    drawn = unit_sample(experiment)
+    columns = [f.from_unit(drawn[:, j]) for j, f in enumerate(sampled)]
+    crossed = crossed_combinations(experiment)
+    points = []
+    for i in range(drawn.shape[0]):  # sample slowest, crossed combinations fastest
+        values = {f.name: columns[j][i] for j, f in enumerate(sampled)}
+        for combo in crossed:
+            point = {**values, **combo}
+            points.append({f.name: point[f.name] for f in factors})  # the file's factor order
+    sample = np.repeat(np.arange(drawn.shape[0], dtype=np.int64), len(crossed))
+    return DesignPoints(points, drawn[sample], sample, tuple(f.name for f in sampled))
 
 
-def count_points(experiment: Experiment) -> int:
-    """How many design points the experiment has, without drawing them."""
-    design, d = experiment.design, len(experiment.factors)
+def count_samples(experiment: Experiment) -> int:
+    """How many points the sampler draws (before crossing), without drawing them."""
+    design, d = experiment.design, len(experiment.sampled_factors)
     if design.kind == "full-factorial":
         return int(np.prod([len(f.levels or ()) for f in experiment.factors]))
     if design.kind == "latin-hypercube":
@@ -102,3 +128,11 @@ def count_points(experiment: Experiment) -> int:
     if design.kind == "sobol":
         return int(design.samples or 0) * ((2 * d + 2) if design.second_order else (d + 2))
     return int(design.trajectories or 0) * (d + 1)
+
+
+def count_points(experiment: Experiment) -> int:
+    """How many design points the experiment has: samples x crossed combinations."""
+    if experiment.design.kind == "full-factorial":
+        return count_samples(experiment)
+    crossed = [len(f.levels or ()) for f in experiment.crossed_factors]
+    return count_samples(experiment) * int(np.prod(crossed))

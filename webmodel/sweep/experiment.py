@@ -38,10 +38,11 @@ TOP_FIELDS = (
 )
 DESIGN_FIELDS = {
     "full-factorial": ("kind",),
-    "latin-hypercube": ("kind", "samples"),
-    "sobol": ("kind", "samples", "second_order"),
-    "morris": ("kind", "trajectories", "levels"),
+    "latin-hypercube": ("kind", "samples", "crossed"),
+    "sobol": ("kind", "samples", "second_order", "crossed"),
+    "morris": ("kind", "trajectories", "levels", "crossed"),
 }
+SAMPLED_DESIGNS = ("latin-hypercube", "sobol", "morris")
 OUTPUT_FIELDS = ("metrics", "series")
 RANGE_FIELDS = ("min", "max", "n")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -109,13 +110,23 @@ class Factor:
 
 @dataclass(frozen=True)
 class Design:
-    """How design points are chosen: ``kind`` and its settings."""
+    """How design points are chosen: ``kind`` and its settings.
+
+    ``crossed`` (sampled designs only) names factors that are not sampled: every sampled point
+    is run at every combination of their levels, so that a difference between levels (the web's
+    advantage over hub-and-spokes) is measured at the same sampled values and seeds.
+    """
 
     kind: str = "full-factorial"
     samples: int | None = None
     second_order: bool = False
     trajectories: int | None = None
     levels: int = 4
+    crossed: tuple[str, ...] = ()
+
+    @property
+    def sampled(self) -> bool:
+        return self.kind in SAMPLED_DESIGNS
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
@@ -125,6 +136,8 @@ class Design:
             out["second_order"] = self.second_order
         if self.kind == "morris":
             out.update(trajectories=self.trajectories, levels=self.levels)
+        if self.crossed:  # left out when empty, so uncrossed designs record what they did
+            out["crossed"] = list(self.crossed)
         return out
 
 
@@ -145,6 +158,19 @@ class Experiment:
     metrics: tuple[str, ...] = ("*",)
     series: tuple[str, ...] = ()
     text: str = ""
+
+    @property
+    def crossed_factors(self) -> tuple[Factor, ...]:
+        """The factors run at every level for each sampled point, in ``design.crossed`` order."""
+        by_name = {f.name: f for f in self.factors}
+        return tuple(by_name[name] for name in self.design.crossed)
+
+    @property
+    def sampled_factors(self) -> tuple[Factor, ...]:
+        """The factors the design samples: all but the crossed ones (all, for a factorial)."""
+        if not self.design.sampled:
+            return self.factors
+        return tuple(f for f in self.factors if f.name not in self.design.crossed)
 
     @property
     def sha256(self) -> str:
@@ -205,9 +231,12 @@ def _parse(data: dict[str, Any], path: Path, text: str, problems: list[str]) -> 
 
     base = _parse_base(data, path, params, problems)
     design = _parse_design(data.get("design", {}), problems)
-    factors = _parse_factors(data.get("factors", {}), design, base, path, params, problems)
+    raw_factors = data.get("factors", {})
+    factors = _parse_factors(raw_factors, design, base, path, params, problems)
     if design is not None and design.kind != "full-factorial" and not factors:
         problems.append(f"factors: a {design.kind} design needs at least one factor")
+    if design is not None and design.crossed:
+        _check_crossed(design, factors, raw_factors, problems)
     metrics, series = _parse_output(data.get("output", {}), problems)
     if problems or design is None:
         return None
@@ -278,6 +307,53 @@ def _parse_base(
     return base
 
 
+def _parse_crossed(raw: dict[str, Any], kind: str, problems: list[str]) -> tuple[str, ...]:
+    """The ``crossed`` names as written (checked against the factors later)."""
+    if "crossed" not in raw:
+        return ()
+    value = raw["crossed"]
+    if kind not in SAMPLED_DESIGNS:
+        problems.append(
+            "design.crossed: only for sampled designs (latin-hypercube, sobol, morris); in a "
+            "full factorial every factor is already crossed with every other"
+        )
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.append(
+            f'design.crossed: must be a list of factor names, e.g. ["topology"], got {value!r}'
+        )
+        return ()
+    for i, name in enumerate(value):
+        if name in value[:i]:
+            problems.append(f"design.crossed[{i}]: {name!r} is listed twice")
+    return tuple(dict.fromkeys(value))
+
+
+def _check_crossed(
+    design: Design, factors: list[Factor], raw_factors: Any, problems: list[str]
+) -> None:
+    """Each crossed name is a factor given as levels, and at least one factor is sampled."""
+    by_name = {f.name: f for f in factors}
+    written = list(raw_factors) if isinstance(raw_factors, dict) else []
+    for i, name in enumerate(design.crossed):
+        where = f"design.crossed[{i}]"
+        if name not in written:
+            known = ", ".join(written) or "none"
+            problems.append(
+                f"{where}: {name!r} is not a factor{suggest(name, written)}; factors: {known}"
+            )
+        elif name in by_name and by_name[name].is_range:
+            problems.append(
+                f"{where}: {name!r} is a range; a crossed factor needs a list of levels "
+                f"(factors.{name} = [...]), since every sampled point runs at each of them"
+            )
+    if factors and all(f.name in design.crossed for f in factors):
+        problems.append(
+            f"design.crossed: every factor is crossed, so the {design.kind} design has nothing "
+            "to sample; leave at least one factor out of crossed (or use a full-factorial design)"
+        )
+
+
 def _parse_design(raw: Any, problems: list[str]) -> Design | None:
     if not isinstance(raw, dict):
         problems.append("design: must be a table, e.g. [design] kind = 'full-factorial'")
@@ -289,7 +365,10 @@ def _parse_design(raw: Any, problems: list[str]) -> Design | None:
             f"designs: {', '.join(DESIGNS)}"
         )
         return None
-    problems += _unknown(raw, DESIGN_FIELDS[kind], "design.")
+    problems += _unknown(
+        {k: v for k, v in raw.items() if k != "crossed"}, DESIGN_FIELDS[kind], "design."
+    )
+    crossed = _parse_crossed(raw, kind, problems)
 
     def positive(key: str, default: int | None, least: int = 1) -> int | None:
         value = raw.get(key, default)
@@ -304,13 +383,13 @@ def _parse_design(raw: Any, problems: list[str]) -> Design | None:
         second_order = raw.get("second_order", False)
         if not isinstance(second_order, bool):
             problems.append(f"design.second_order: must be true or false, got {second_order!r}")
-        return Design(kind, samples=samples, second_order=second_order is True)
+        return Design(kind, samples=samples, second_order=second_order is True, crossed=crossed)
     if kind == "morris":
         trajectories = positive("trajectories", None, least=2)
         levels = positive("levels", 4, least=2)
         if _is_int(levels) and levels % 2:
             problems.append(f"design.levels: must be even (Morris' grid), got {levels}")
-        return Design(kind, trajectories=trajectories, levels=levels or 4)
+        return Design(kind, trajectories=trajectories, levels=levels or 4, crossed=crossed)
     return Design(kind)
 
 

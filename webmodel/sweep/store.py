@@ -214,16 +214,19 @@ class ResultStore:
         return self._metadata[table]
 
     def design_table(self) -> pa.Table:
-        """One row per design point: its factor values (and unit-cube sample if sampled)."""
+        """One row per design point: its factor values, and for sampled designs its sample's
+        index and unit-cube coordinates (sampled factors only: crossed ones are not sampled)."""
         plan = self.plan
         columns: dict[str, Any] = {"point": pa.array(np.arange(plan.n_points, dtype=np.int64))}
+        if plan.design.sample is not None:
+            columns["sample"] = pa.array(plan.design.sample, type=pa.int64())
         for factor in plan.experiment.factors:
             info = plan.parameters[factor.name]
             values = [info.to_column(p[factor.name]) for p in plan.design.points]
             columns[factor.name] = pa.array(values, type=info.arrow_type)
         if plan.design.unit is not None:
-            for j, factor in enumerate(plan.experiment.factors):
-                columns[f"unit.{factor.name}"] = pa.array(plan.design.unit[:, j])
+            for j, name in enumerate(plan.design.sampled):
+                columns[f"unit.{name}"] = pa.array(plan.design.unit[:, j])
         return pa.table(columns).replace_schema_metadata(self.metadata("design"))
 
     # --- progress on disk ---------------------------------------------------------------------
