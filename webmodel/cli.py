@@ -457,9 +457,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Commands that live beside their subsystems.
     from webmodel.app_command import register as register_app
+    from webmodel.findings.command import register as register_findings
     from webmodel.sweep.commands import register as register_sweep
 
     register_sweep(sub)
+    register_findings(sub)
     register_app(sub)
     return parser
 

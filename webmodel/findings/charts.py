@@ -1,0 +1,67 @@
+"""The findings' figures: means with 95% interval bands, one panel per condition.
+
+Styled like the sweep report's figures (``webmodel.report.figures``): Okabe-Ito colours, print
+sizes, PNG at 300 dpi plus SVG, no creation date in the files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from webmodel.report import figures as report_figures
+from webmodel.report.figures import OKABE_ITO, WIDTH
+from webmodel.report.stats import Estimate
+
+FORMATS = ("png", "svg")
+TOPOLOGY_COLOURS = {"hub-and-spokes": OKABE_ITO[1], "production-web": OKABE_ITO[0]}
+
+
+def new_figure(panels: int, columns: int = 4, height: float = 1.9) -> tuple[Figure, list[Axes]]:
+    """A grid of ``panels`` small panels, full text width."""
+    import matplotlib.pyplot as plt
+
+    columns = min(columns, panels)
+    rows = -(-panels // columns)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(WIDTH, height * rows), layout="constrained", squeeze=False
+    )
+    flat = list(axes.ravel())
+    for ax in flat[panels:]:
+        ax.set_visible(False)
+    return fig, flat[:panels]
+
+
+def band(
+    ax: Axes,
+    x: Sequence[float],
+    estimates: Sequence[Estimate | None],
+    label: str,
+    colour: str,
+    marker: str = "o",
+) -> None:
+    """Means as a line with markers, and their 95% intervals as a shaded band."""
+    x = np.asarray(x, dtype=float)
+    mean = np.array([np.nan if e is None else e.mean for e in estimates])
+    low = np.array([np.nan if e is None or e.low is None else e.low for e in estimates])
+    high = np.array([np.nan if e is None or e.high is None else e.high for e in estimates])
+    ax.plot(x, mean, marker=marker, markersize=2.5, color=colour, label=label)
+    ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
+
+
+def save(fig: Figure, folder: Path, stem: str) -> str:
+    """Writes the figure; returns the PNG's file name (for a Markdown link)."""
+    import matplotlib.pyplot as plt
+
+    report_figures.save(fig, folder, stem, FORMATS)
+    plt.close(fig)
+    return f"{stem}.png"
+
+
+def style():
+    """The report's print style, as a context manager."""
+    return report_figures.style()

@@ -1,0 +1,1 @@
+"""Validation checks: the model set beside published results and public figures."""
