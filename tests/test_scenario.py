@@ -164,3 +164,12 @@ def test_platforms_name_known_states(raw):
     data = copy.deepcopy(raw)
     data["parameters"]["platforms"] = [["USA", "KOR"], ["USA", "XYZ"]]
     assert "parameters.platforms[1]: unknown state 'XYZ'" in _error(data)
+
+
+def test_builtin_scenarios_load_by_name():
+    from webmodel.scenario import builtin_scenarios
+
+    assert {"default", "us_155mm"} <= set(builtin_scenarios())
+    assert load_scenario("us_155mm").name == "us_155mm"
+    with pytest.raises(ScenarioError, match="nor a built-in scenario"):
+        load_scenario("us_156mm")

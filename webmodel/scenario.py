@@ -208,13 +208,29 @@ def default_scenario() -> Scenario:
     return parse_scenario(tomllib.loads(text), "default.toml")
 
 
+def builtin_scenarios() -> list[str]:
+    """Names of the scenarios that ship with the package (``webmodel/scenarios/*.toml``)."""
+    folder = resources.files("webmodel.scenarios")
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
+
+
 def load_scenario(path: str | Path | None) -> Scenario:
-    """Load and validate a scenario file; ``None`` gives the default scenario."""
+    """Load and validate a scenario file, or a built-in one by name (``"us_155mm"``);
+    ``None`` gives the default scenario. A file path wins over a built-in of the same name."""
     if path is None:
         return default_scenario()
     path = Path(path)
+    if not path.is_file() and str(path) in builtin_scenarios():
+        name = f"{path}.toml"
+        text = resources.files("webmodel.scenarios").joinpath(name).read_text()
+        return parse_scenario(tomllib.loads(text), name)
     if not path.is_file():
-        raise ScenarioError([f"{path}: no such file"], "scenario")
+        builtins = ", ".join(builtin_scenarios())
+        raise ScenarioError(
+            [f"{path}: no such file, nor a built-in scenario ({builtins})"], "scenario"
+        )
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:

@@ -232,7 +232,7 @@ def web_ness(exp: Experiment, figures: Path) -> str:
         x = [float(w) for w in dial]
         for ax, (title, estimates) in zip(axes, panels, strict=True):
             charts.band(ax, x, estimates, "mean", charts.OKABE_ITO[2])
-            ax.set_title(title)
+            ax.set_title(title.replace(" + ", "\n+ "))
             ax.set_xlabel("web_ness")
         axes[0].set_ylabel("loss area (weeks of demand)")
         name = charts.save(fig, figures, "web_ness_loss")
@@ -272,7 +272,7 @@ def fms_friction(exp: Experiment, figures: Path) -> str:
         for ax, (title, estimates) in zip(axes, panels, strict=True):
             charts.band(ax, x, estimates, "web − hub", charts.OKABE_ITO[0])
             ax.axhline(0, color="grey", linewidth=0.6)
-            ax.set_title(title)
+            ax.set_title(title.replace(" + ", "\n+ "))
             ax.set_xlabel("cross-border delay (weeks)")
         axes[0].set_ylabel("Δ loss area, web − hub")
         name = charts.save(fig, figures, "fms_friction_advantage")
@@ -450,7 +450,8 @@ def attack(exp: Experiment, figures: Path) -> str:
                     ax.lines[-1].set_linestyle(style)
             ax.set_xlabel("share of firms lost for 26 weeks")
             ax.set_title(metric)
-        axes[0].legend(frameon=False, fontsize=5)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False)
         name = charts.save(fig, figures, "attack_random_targeted")
     out += [f"![Random and targeted loss]({name})", ""]
     return "\n".join(out)
