@@ -38,7 +38,11 @@ def _disruption(text: str):
 
 
 def _add_scenario_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--scenario", metavar="FILE", help="scenario TOML file (default: built-in)")
+    p.add_argument(
+        "--scenario",
+        metavar="FILE",
+        help="scenario TOML file, or a built-in one by name: default, us_155mm (default: default)",
+    )
     p.add_argument(
         "--firms",
         type=positive_int,

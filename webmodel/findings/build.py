@@ -65,7 +65,7 @@ def write_findings(
                 continue
             parts.append(SECTIONS[name](experiment, figures))
         elif name in (checks := _validation_checks()):
-            parts.append(checks[name](out / name, quick=quick))
+            parts.append(checks[name](out, quick=quick))
         else:
             raise ValueError(f"unknown findings section {name!r} (known: {', '.join(STUDY)})")
         log(f"findings: {name} ({time.perf_counter() - started:.1f} s)")
