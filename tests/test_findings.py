@@ -102,3 +102,17 @@ def test_power_law_exponent_recovers_a_known_exponent():
     loss = 0.5 * d**1.5 * np.exp(np.random.default_rng(0).normal(0, 0.01, len(d)))
     b, low, high = power_law_exponent(d, loss)
     assert low < 1.5 < high and abs(b - 1.5) < 0.02
+
+
+def test_written_files_are_readable_by_others(results, tmp_path):
+    """Atomic writes go through mkstemp (0600); results are shared, so they get the umask's mode."""
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = write_findings(results, tmp_path, only=["disruptions"], log=lambda _: None)
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
+    merged = results / "disruptions" / "runs" / "experiment=disruptions" / "data.parquet"
+    assert merged.stat().st_mode & 0o044  # group and others may read the sweep's tables

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ import networkx as nx
 import numpy as np
 
 from webmodel.network import Firms, Network
+from webmodel.output import temp_beside
 from webmodel.scenario import Scenario, ScenarioError
 
 SUFFIXES = (".graphml", ".json")
@@ -121,7 +121,7 @@ def write_network(network: Network, path: str | Path) -> None:
             f"(use {' or '.join(SUFFIXES)})"
         )
     graph = network_to_graph(network)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             if suffix == ".graphml":

@@ -145,11 +145,21 @@ def provenance(model: CoalitionModel | None = None, **extra: Any) -> dict[str, s
     return {k: str(v) for k, v in meta.items()}
 
 
+def temp_beside(path: Path, name: str | None = None) -> tuple[int, str]:
+    """A temporary file beside ``path`` (same folder, so the final rename is atomic), with the
+    permissions a plain ``open`` would give (mkstemp's 0600 would hide results from a team)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name or path.name}.", suffix=".tmp", dir=path.parent)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
+    return fd, tmp
+
+
 def write_parquet_atomic(table: pa.Table, path: str | Path) -> Path:
     """Write to a temporary file beside ``path`` and rename it: never a half-written file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = temp_beside(path)
     os.close(fd)
     try:
         pq.write_table(table, tmp)

@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import re
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from webmodel.output import provenance, write_parquet_atomic
+from webmodel.output import provenance, temp_beside, write_parquet_atomic
 from webmodel.sweep.experiment import ExperimentError
 from webmodel.sweep.plan import Plan
 from webmodel.sweep.runner import FAILED, ChunkResult
@@ -49,7 +48,7 @@ def now_utc() -> str:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write a small text file by temporary file and rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = temp_beside(path)
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
@@ -311,7 +310,7 @@ class ResultStore:
         metadata = {**self.metadata(table), **extra}
         rows = ROW_GROUP_ROWS[table]
         target = folder / DATA
-        fd, tmp = tempfile.mkstemp(prefix=f".{DATA}.", suffix=".tmp", dir=folder)
+        fd, tmp = temp_beside(folder / DATA)
         os.close(fd)
         expected = 0
         try:
