@@ -65,3 +65,26 @@ def save(fig: Figure, folder: Path, stem: str) -> str:
 def style():
     """The report's print style, as a context manager."""
     return report_figures.style()
+
+
+def condition_panels(
+    panels: list[tuple[str, list[Estimate | None]]],
+    x: Sequence[float],
+    xlabel: str,
+    ylabel: str,
+    folder: Path,
+    stem: str,
+    columns: int = 4,
+    zero_line: bool = False,
+) -> str:
+    """One panel per condition, each a band of estimates over ``x``; returns the PNG's name."""
+    with style():
+        fig, axes = new_figure(len(panels), columns=columns)
+        for ax, (title, estimates) in zip(axes, panels, strict=True):
+            band(ax, x, estimates, title, OKABE_ITO[0])
+            if zero_line:
+                ax.axhline(0, color="grey", linewidth=0.6)
+            ax.set_title(title.replace(" + ", "\n+ "))  # long condition names on two lines
+            ax.set_xlabel(xlabel)
+        axes[0].set_ylabel(ylabel)
+        return save(fig, folder, stem)

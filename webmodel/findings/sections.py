@@ -227,15 +227,10 @@ def web_ness(exp: Experiment, figures: Path) -> str:
         "90% of the benefit by",
     ]
     out += [table(header, rows, "lrrrrll"), ""]
-    with charts.style():
-        fig, axes = charts.new_figure(len(panels), columns=4)
-        x = [float(w) for w in dial]
-        for ax, (title, estimates) in zip(axes, panels, strict=True):
-            charts.band(ax, x, estimates, "mean", charts.OKABE_ITO[2])
-            ax.set_title(title.replace(" + ", "\n+ "))
-            ax.set_xlabel("web_ness")
-        axes[0].set_ylabel("loss area (weeks of demand)")
-        name = charts.save(fig, figures, "web_ness_loss")
+    x = [float(w) for w in dial]
+    name = charts.condition_panels(
+        panels, x, "web_ness", "loss area (weeks of demand)", figures, "web_ness_loss"
+    )
     out += [f"![Loss along the web_ness dial]({name})", ""]
     return "\n".join(out)
 
@@ -266,16 +261,17 @@ def fms_friction(exp: Experiment, figures: Path) -> str:
         panels.append((_condition_label(s, d), [p.difference for p in pairs]))
     header = ["condition"] + [f"delay {b}" for b in delays] + ["web no longer better at"]
     out += [table(header, rows, "l" + "r" * (len(delays) + 1)), ""]
-    with charts.style():
-        fig, axes = charts.new_figure(len(panels), columns=3)
-        x = [float(b) for b in delays]
-        for ax, (title, estimates) in zip(axes, panels, strict=True):
-            charts.band(ax, x, estimates, "web − hub", charts.OKABE_ITO[0])
-            ax.axhline(0, color="grey", linewidth=0.6)
-            ax.set_title(title.replace(" + ", "\n+ "))
-            ax.set_xlabel("cross-border delay (weeks)")
-        axes[0].set_ylabel("Δ loss area, web − hub")
-        name = charts.save(fig, figures, "fms_friction_advantage")
+    x = [float(b) for b in delays]
+    name = charts.condition_panels(
+        panels,
+        x,
+        "cross-border delay (weeks)",
+        "Δ loss area, web − hub",
+        figures,
+        "fms_friction_advantage",
+        columns=3,
+        zero_line=True,
+    )
     out += [f"![The web's advantage against cross-border delay]({name})", ""]
     return "\n".join(out)
 
