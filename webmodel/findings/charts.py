@@ -18,7 +18,11 @@ from webmodel.report.figures import OKABE_ITO, WIDTH
 from webmodel.report.stats import Estimate
 
 FORMATS = ("png", "svg")
-TOPOLOGY_COLOURS = {"hub-and-spokes": OKABE_ITO[1], "production-web": OKABE_ITO[0]}
+TOPOLOGY_COLOURS = {
+    "hub-and-spokes": OKABE_ITO[1],
+    "production-web": OKABE_ITO[0],
+    "web": OKABE_ITO[0],
+}
 
 
 def new_figure(panels: int, columns: int = 4, height: float = 1.9) -> tuple[Figure, list[Axes]]:
@@ -87,4 +91,51 @@ def condition_panels(
             ax.set_title(title.replace(" + ", "\n+ "))  # long condition names on two lines
             ax.set_xlabel(xlabel)
         axes[0].set_ylabel(ylabel)
+        return save(fig, folder, stem)
+
+
+def grouped_bars(
+    panels: list[tuple[str, list[str], dict[str, list[Estimate | None]]]],
+    ylabel: str,
+    folder: Path,
+    stem: str,
+    columns: int = 4,
+    height: float = 2.1,
+) -> str:
+    """Per panel, a bar per category and series (colour: topology) with 95% interval whiskers."""
+    with style():
+        fig, axes = new_figure(len(panels), columns=columns, height=height)
+        for ax, (title, categories, series) in zip(axes, panels, strict=True):
+            width = 0.8 / max(len(series), 1)
+            x = np.arange(len(categories))
+            for k, (label, estimates) in enumerate(series.items()):
+                mean = np.array([np.nan if e is None else e.mean for e in estimates])
+                low = np.array(
+                    [
+                        m if e is None or e.low is None else e.low
+                        for e, m in zip(estimates, mean, strict=True)
+                    ]
+                )
+                high = np.array(
+                    [
+                        m if e is None or e.high is None else e.high
+                        for e, m in zip(estimates, mean, strict=True)
+                    ]
+                )
+                colour = TOPOLOGY_COLOURS.get(label, OKABE_ITO[k % len(OKABE_ITO)])
+                ax.bar(
+                    x + (k - (len(series) - 1) / 2) * width,
+                    mean,
+                    width,
+                    yerr=[mean - low, high - mean],
+                    color=colour,
+                    label=label,
+                    error_kw={"linewidth": 0.6},
+                )
+            ax.axhline(0, color="grey", linewidth=0.6)
+            ax.set_xticks(x, categories, rotation=30, ha="right")
+            ax.set_title(title.replace(" + ", "\n+ "))
+        axes[0].set_ylabel(ylabel)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False)
         return save(fig, folder, stem)

@@ -334,6 +334,24 @@ def contracting(exp: Experiment, figures: Path) -> str:
         "topology effect, best-value",
     ]
     out += [table(header, rows), ""]
+    rules = ["lowest-cost", "best-value"]
+    panels = [
+        (
+            _condition_label(s, d),
+            rules,
+            {
+                SHORT[t]: [
+                    exp.estimate("loss_area", surge=s, disruptions=d, topology=t, contracting=c)
+                    for c in rules
+                ]
+                for t in TOPOLOGIES
+            },
+        )
+        for s, d in conditions
+        if not (s == "1" and d == "none")
+    ]
+    name = charts.grouped_bars(panels, "loss area (weeks of demand)", figures, "contracting_loss")
+    out += [f"![Loss by contracting rule and topology]({name})", ""]
     return "\n".join(out)
 
 
@@ -346,6 +364,9 @@ LEVERS = {
     "border_delay": ("FMS reform (delay 4→1)", "4", "1"),
     "cyber_hardening": ("cybersecurity", "0", "0.8"),
 }
+
+
+LEVER_TICKS = ("capacity", "stockpiles", "multi-source", "visibility", "FMS 4→1", "cyber")
 
 
 def ndis_levers(exp: Experiment, figures: Path) -> str:
@@ -393,6 +414,37 @@ def ndis_levers(exp: Experiment, figures: Path) -> str:
         )
     out += [table(header, rows, "ll" + "r" * (len(LEVERS) + 1)), ""]
     out += ["° the 95% interval includes 0.", ""]
+    out += [
+        "Each lever **alone** (on − off with the other five off, paired; the same conditions):",
+        "",
+    ]
+    header = ["condition", "topology"] + [v[0] for v in LEVERS.values()]
+    rows = []
+    panels = []
+    for s, d in conditions:
+        series = {}
+        for topology in TOPOLOGIES:
+            alone = [
+                exp.paired(
+                    "loss_area",
+                    lever,
+                    off,
+                    on,
+                    surge=s,
+                    disruptions=d,
+                    topology=topology,
+                    **{k: v for k, v in all_off.items() if k != lever},
+                )
+                for lever, (_, off, on) in LEVERS.items()
+            ]
+            rows.append([_condition_label(s, d), SHORT[topology]] + [_diff_short(p) for p in alone])
+            series[SHORT[topology]] = [p.difference for p in alone]
+        panels.append((_condition_label(s, d), list(LEVER_TICKS), series))
+    out += [table(header, rows, "ll" + "r" * len(LEVERS)), ""]
+    name = charts.grouped_bars(
+        panels, "Δ loss area, lever alone (on − off)", figures, "ndis_levers_alone", height=2.5
+    )
+    out += [f"![Each NDIS lever alone, by topology]({name})", ""]
     out += ["Can levers stand in for the topology? Loss area with every lever off and on:", ""]
     header = ["condition", "hub, levers off", "hub, all on", "web, levers off", "web, all on"]
     out += [table(header, gap_rows), ""]
