@@ -155,6 +155,18 @@ def temp_beside(path: Path, name: str | None = None) -> tuple[int, str]:
     return fd, tmp
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a small text file by temporary file and rename: never a half-written file."""
+    fd, tmp = temp_beside(path)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_parquet_atomic(table: pa.Table, path: str | Path) -> Path:
     """Write to a temporary file beside ``path`` and rename it: never a half-written file."""
     path = Path(path)

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from webmodel.findings.effects import Experiment
 from webmodel.findings.sections import SECTIONS
-from webmodel.output import git_commit, package_version
-from webmodel.sweep.store import write_text_atomic
+from webmodel.output import git_commit, package_version, write_text_atomic
 
 STUDY = tuple(SECTIONS)
 

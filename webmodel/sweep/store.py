@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from webmodel.output import provenance, temp_beside, write_parquet_atomic
+from webmodel.output import provenance, temp_beside, write_parquet_atomic, write_text_atomic
 from webmodel.sweep.experiment import ExperimentError
 from webmodel.sweep.plan import Plan
 from webmodel.sweep.runner import FAILED, ChunkResult
@@ -44,18 +44,6 @@ COMPACT_EVERY = 32  # parts held before their many small buffers are merged into
 
 def now_utc() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a small text file by temporary file and rename."""
-    fd, tmp = temp_beside(path)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def part_name(first: int, last: int) -> str:

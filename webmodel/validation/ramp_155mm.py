@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from matplotlib.figure import Figure
 
 from webmodel.model import CoalitionModel
+from webmodel.output import write_parquet_atomic, write_text_atomic
 from webmodel.scenario import Scenario, parse_scenario
 
 NAME = "ramp_155mm"
@@ -213,13 +215,14 @@ def compare(ramp: Ramp) -> list[dict[str, object]]:
 
 
 def _write_table(rows: list[dict[str, object]], out: Path, provenance: dict[str, str]) -> None:
-    with (out / f"{NAME}.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(out / f"{NAME}.csv", text.getvalue())
     table = pa.Table.from_pylist(rows)
     table = table.replace_schema_metadata({f"webmodel.{k}": v for k, v in provenance.items()})
-    pq.write_table(table, out / f"{NAME}.parquet")
+    write_parquet_atomic(table, out / f"{NAME}.parquet")
 
 
 def _plot(ramp: Ramp, others: list[tuple[str, Ramp]], out: Path) -> None:
@@ -261,7 +264,8 @@ def _plot(ramp: Ramp, others: list[tuple[str, Ramp]], out: Path) -> None:
     ax.legend(loc="upper left", fontsize=8)
     ax.set_title("US 155mm monthly output: model (weekly × 52/12) and public figures", fontsize=10)
     fig.savefig(out / f"{NAME}.png", dpi=130)
-    fig.savefig(out / f"{NAME}.svg", metadata={"Date": None})
+    with matplotlib.rc_context({"svg.hashsalt": NAME}):  # the same figure, the same file
+        fig.savefig(out / f"{NAME}.svg", metadata={"Date": None})
 
 
 def _fmt(value: float) -> str:
