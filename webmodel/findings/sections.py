@@ -159,6 +159,19 @@ def disruptions(exp: Experiment, figures: Path) -> str:
             row.append(f"{number(b)} [{number(low)}, {number(high)}]")
         rows.append(row)
     out += [table(["disruption", "b, hub-and-spokes", "b, web"], rows), ""]
+    out += ["Amplification (total / directly lost output) by duration, hub-and-spokes / web:", ""]
+    durations = sorted({d for levels in by_kind.values() for d, _ in levels})
+    rows = []
+    for kind, levels in by_kind.items():
+        at = dict(levels)
+        cells = []
+        for duration in durations:
+            p = exp.web_minus_hub("amplification", disruptions=at.get(duration, ""))
+            cells.append(
+                "–" if p.a is None else f"{number(p.a.mean)} / {number(p.b.mean if p.b else None)}"
+            )
+        rows.append([kind, *cells])
+    out += [table(["disruption"] + [f"{d} weeks" for d in durations], rows), ""]
     out += [_disruption_figure(exp, by_kind, figures), ""]
     return "\n".join(out)
 
