@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from webmodel.report.data import SweepResults
+from webmodel.report.data import SweepResults, level_label
 from webmodel.report.stats import Estimate, pair_index
 
 HUB, WEB = "hub-and-spokes", "production-web"
@@ -65,7 +65,7 @@ class Experiment:
         """Successful runs at the given levels (compared as labels: ``surge=2`` is ``"2"``)."""
         mask = self.ok.copy()
         for factor, level in levels.items():
-            mask &= self.labels(factor) == _label(level)
+            mask &= self.labels(factor) == level_label(level)
         return mask
 
     def values(self, metric: str, mask: np.ndarray) -> np.ndarray:
@@ -79,7 +79,7 @@ class Experiment:
     ) -> Paired:
         """``metric`` at ``factor = b`` minus at ``factor = a``, other factors as given."""
         within = self.where(**levels)
-        rows_b, rows_a = pair_index(self.results, factor, _label(b), _label(a), within)
+        rows_b, rows_a = pair_index(self.results, factor, level_label(b), level_label(a), within)
         column = self.results.column(metric)
         x_a, x_b = column[rows_a], column[rows_b]
         keep = ~np.isnan(x_a) & ~np.isnan(x_b)
@@ -98,14 +98,6 @@ class Experiment:
     def web_minus_hub(self, metric: str, **levels: str | float | bool) -> Paired:
         """The production web minus hub-and-spokes on the same seeds and other factors."""
         return self.paired(metric, "topology", HUB, WEB, **levels)
-
-
-def _label(level: str | float | bool) -> str:
-    if isinstance(level, bool):
-        return str(level)
-    if isinstance(level, float):
-        return f"{level:g}"
-    return str(level)
 
 
 def parse_disruption(label: str) -> tuple[str, int] | None:

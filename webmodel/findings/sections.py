@@ -80,7 +80,6 @@ def _surge_figure(exp: Experiment, figures: Path) -> str:
     levels = [lv for lv in exp.levels("surge") if lv != "1"]
     if not variables or not levels:
         return ""
-    run_id, step, value = exp.results.series(variables[0])
     with charts.style():
         fig, axes = charts.new_figure(len(levels) * len(variables), columns=len(levels))
         for row, variable in enumerate(variables):

@@ -15,9 +15,7 @@ import csv
 import datetime as dt
 import io
 import json
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import matplotlib
@@ -27,7 +25,7 @@ from matplotlib.figure import Figure
 
 from webmodel.model import CoalitionModel
 from webmodel.output import write_parquet_atomic, write_text_atomic
-from webmodel.scenario import Scenario, parse_scenario
+from webmodel.scenario import Scenario, load_scenario
 
 NAME = "ramp_155mm"
 TITLE = "US 155mm ramp 2022–2025: model vs public monthly output"
@@ -121,8 +119,7 @@ SENSITIVITY = (
 
 def scenario() -> Scenario:
     """The built-in ``us_155mm`` scenario (read from the package, so it works when installed)."""
-    text = resources.files("webmodel.scenarios").joinpath(SCENARIO_FILE).read_text()
-    return parse_scenario(tomllib.loads(text), SCENARIO_FILE)
+    return load_scenario(SCENARIO_FILE.removesuffix(".toml"))
 
 
 def week_start(week: int) -> dt.date:
