@@ -16,7 +16,8 @@ from pathlib import Path
 import PIL.Image
 from playwright.sync_api import sync_playwright
 
-from webmodel.app_server import CHROMIUM_FLAGS, chromium_path, running_app
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from app_server import CHROMIUM_FLAGS, chromium_path, running_app
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "img" / "app.png"
 

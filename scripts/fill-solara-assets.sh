@@ -2,7 +2,7 @@
 # Fill Solara's front-end asset cache from the npm registry, so `webmodel app` runs offline.
 #
 # The cache goes to $WEBMODEL_ASSETS_DIR, else ~/.cache/webmodel/solara-assets (see
-# webmodel/assets.py and docs/app.md). Quick when already filled: nothing is downloaded again.
+# webmodel/app/assets.py and docs/app.md). Quick when already filled: nothing is downloaded again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +17,7 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 
 if command -v uv >/dev/null 2>&1; then
-  uv run python -m webmodel.assets "$@"
+  uv run python -m webmodel.app.assets "$@"
 else
-  python3 -m uv run python -m webmodel.assets "$@"
+  python3 -m uv run python -m webmodel.app.assets "$@"
 fi

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from webmodel.model import CoalitionModel
-from webmodel.resourcing import find_substitutes, may_trade
+from webmodel.coalition.resourcing import find_substitutes, may_trade
+from webmodel.core.model import CoalitionModel
 
 
 def test_resourcing_never_links_firms_that_may_not_trade(scenario):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from webmodel.agents import Firm, State
-from webmodel.model import CoalitionModel
+from webmodel.core.agents import Firm, State
+from webmodel.core.model import CoalitionModel
 
 
 def test_agents_are_registered_and_typed(scenario):

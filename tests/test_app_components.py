@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import solara
 
-from webmodel import app_command, assets
-from webmodel.app import Page, format_metric
-from webmodel.app_charts import ComparisonCharts, nice_ceiling
-from webmodel.app_layout import NetworkView, shared_layouts
-from webmodel.app_pair import (
+from webmodel.app import assets
+from webmodel.app.charts import ComparisonCharts, nice_ceiling
+from webmodel.app.network_view import NetworkView, shared_layouts
+from webmodel.app.page import Page, format_metric
+from webmodel.app.pair import (
     ModelPair,
     Settings,
     SettingsError,
@@ -24,9 +24,10 @@ from webmodel.app_pair import (
     levers,
     parse_form,
 )
+from webmodel.cli import app as app_command
 from webmodel.cli import build_parser
-from webmodel.model import CoalitionModel
-from webmodel.scenario import Parameters
+from webmodel.coalition.scenario import Parameters
+from webmodel.core.model import CoalitionModel
 
 PNG = b"\x89PNG"
 

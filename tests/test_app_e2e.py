@@ -18,15 +18,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from webmodel import assets
-from webmodel.app_server import (
+from app_server import (
     CHROMIUM_FLAGS,
     AppServerError,
     chromium_path,
     is_local,
     running_app,
 )
+
+from webmodel.app import assets
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"

@@ -95,7 +95,7 @@ def test_run_series_parquet_reads_back(capsys, tmp_path):
 
 
 def test_bad_scenario_names_field_and_does_no_work(capsys, tmp_path):
-    text = (ROOT / "webmodel" / "scenarios" / "default.toml").read_text()
+    text = (ROOT / "webmodel" / "coalition" / "scenarios" / "default.toml").read_text()
     bad = tmp_path / "bad.toml"
     bad.write_text(text.replace("capacity = 2600", "capacity = -2600", 1))
     series = tmp_path / "out.parquet"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from webmodel.model import CoalitionModel
+from webmodel.core.model import CoalitionModel
 
 
 def _stressed_run(scenario, topology, steps=150):

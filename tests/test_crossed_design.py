@@ -11,18 +11,18 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from webmodel.cli import main
-from webmodel.report import write_report
-from webmodel.report.data import SweepResults
-from webmodel.report.stats import (
+from webmodel.analysis.report import write_report
+from webmodel.analysis.report.data import SweepResults
+from webmodel.analysis.report.stats import (
     crossed_differences,
     difference_rank_correlations,
     sensitivity,
     sensitivity_of_difference,
 )
-from webmodel.sweep import build_plan, load_experiment, open_workers, run_sweep
-from webmodel.sweep.design import build_design, count_points, count_samples
-from webmodel.sweep.experiment import ExperimentError
+from webmodel.analysis.sweep import build_plan, load_experiment, open_workers, run_sweep
+from webmodel.analysis.sweep.design import build_design, count_points, count_samples
+from webmodel.analysis.sweep.experiment import ExperimentError
+from webmodel.cli import main
 
 CROSSED = """
 name = "crossed"
@@ -229,7 +229,7 @@ def test_report_analyses_the_web_minus_hub_difference(swept):
 
 
 def _number(x: float) -> str:
-    from webmodel.report.document import number
+    from webmodel.analysis.report.document import number
 
     return number(x)
 

@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from webmodel.disruptions import Disruption, DisruptionError, parse_disruption
-from webmodel.metrics import compute_metrics
-from webmodel.model import CoalitionModel
+from webmodel.coalition.disruptions import Disruption, DisruptionError, parse_disruption
+from webmodel.core.metrics import compute_metrics
+from webmodel.core.model import CoalitionModel
 
 
 def test_parse_round_trip_and_levels():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from webmodel.bench import worst_difference
-from webmodel.model import CoalitionModel
-from webmodel.recorder import VARIABLES
+from webmodel.analysis.bench import worst_difference
+from webmodel.core.model import CoalitionModel
+from webmodel.core.recorder import VARIABLES
 
 
 def _run_both(scenario, steps=120, **kwargs):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import WEB_NESS_LEVELS
-from webmodel.model import CoalitionModel
+from webmodel.core.model import CoalitionModel
 
 
 @pytest.mark.parametrize("web_ness", WEB_NESS_LEVELS)
@@ -42,7 +42,7 @@ def test_initial_stock_is_target_cover(scenario):
 
 
 def test_adjustment_time_is_validated_and_fast_adjustment_warned(scenario):
-    from webmodel.scenario import ScenarioError
+    from webmodel.coalition.scenario import ScenarioError
 
     with pytest.raises(ScenarioError, match="adjustment_time"):
         CoalitionModel(scenario, adjustment_time=0.5)

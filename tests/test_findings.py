@@ -10,10 +10,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from webmodel.analysis.findings import write_findings
+from webmodel.analysis.findings.effects import Experiment, parse_disruption, power_law_exponent
+from webmodel.analysis.sweep import build_plan, load_experiment, open_workers, run_sweep
 from webmodel.cli import main
-from webmodel.findings import write_findings
-from webmodel.findings.effects import Experiment, parse_disruption, power_law_exponent
-from webmodel.sweep import build_plan, load_experiment, open_workers, run_sweep
 
 SMALL_DISRUPTIONS = """
 name = "disruptions"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from webmodel.model import CoalitionModel
-from webmodel.scenario import parse_scenario
+from webmodel.coalition.scenario import parse_scenario
+from webmodel.core.model import CoalitionModel
 
 CHAIN = {
     "name": "chain",

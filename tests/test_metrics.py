@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from webmodel import metrics
-from webmodel.metrics import METRIC_NAMES, compute_metrics
-from webmodel.model import CoalitionModel
+from webmodel.core import metrics
+from webmodel.core.metrics import METRIC_NAMES, compute_metrics
+from webmodel.core.model import CoalitionModel
 
 # Q(t) for weeks 1..10, shock in week 3.
 Q = np.array([1.0, 1.0, 0.6, 0.4, 0.7, 0.9, 0.96, 0.94, 0.97, 1.0])

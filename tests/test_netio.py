@@ -9,11 +9,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from webmodel.model import CoalitionModel
-from webmodel.netio import network_to_graph, read_network, write_network
-from webmodel.network import Network
-from webmodel.scenario import Scenario, ScenarioError, default_scenario
-from webmodel.topology import build_network
+from webmodel.coalition.network import Network
+from webmodel.coalition.scenario import Scenario, ScenarioError, default_scenario
+from webmodel.coalition.topology import build_network
+from webmodel.core.model import CoalitionModel
+from webmodel.io.netio import network_to_graph, read_network, write_network
 
 TOPOLOGIES = ["hub-and-spokes", "production-web"]
 

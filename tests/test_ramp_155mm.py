@@ -1,4 +1,4 @@
-"""The us_155mm scenario and the 2022 -> 2025 ramp check (webmodel/validation/ramp_155mm.py)."""
+"""The us_155mm scenario and the 2022 -> 2025 ramp check (``webmodel.analysis.validation``)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from webmodel.model import CoalitionModel
-from webmodel.scenario import load_scenario
-from webmodel.validation import ramp_155mm
+from webmodel.analysis.validation import ramp_155mm
+from webmodel.coalition.scenario import load_scenario
+from webmodel.core.model import CoalitionModel
 
-SCENARIO = Path(ramp_155mm.__file__).parents[1] / "scenarios" / "us_155mm.toml"
+SCENARIO = Path(ramp_155mm.__file__).parents[2] / "coalition" / "scenarios" / "us_155mm.toml"
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from sweep_support import read_runs, write_experiment
 
+from webmodel.analysis.report.document import number
+from webmodel.analysis.report.stats import Estimate
 from webmodel.cli import main
-from webmodel.report.document import number
-from webmodel.report.stats import Estimate
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,12 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from webmodel.scenario import ScenarioError, load_scenario, parse_scenario
+from webmodel.coalition.scenario import ScenarioError, load_scenario, parse_scenario
 
 
 @pytest.fixture
 def raw():
-    text = resources.files("webmodel.scenarios").joinpath("default.toml").read_text()
+    text = resources.files("webmodel.coalition.scenarios").joinpath("default.toml").read_text()
     return tomllib.loads(text)
 
 
@@ -167,7 +167,7 @@ def test_platforms_name_known_states(raw):
 
 
 def test_builtin_scenarios_load_by_name():
-    from webmodel.scenario import builtin_scenarios
+    from webmodel.coalition.scenario import builtin_scenarios
 
     assert {"default", "us_155mm"} <= set(builtin_scenarios())
     assert load_scenario("us_155mm").name == "us_155mm"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from webmodel.model import CoalitionModel
-from webmodel.recorder import VARIABLES
+from webmodel.core.model import CoalitionModel
+from webmodel.core.recorder import VARIABLES
 
 
 def test_same_seed_same_results(scenario):
@@ -42,7 +42,12 @@ def _shell_bound(model) -> float:
 def test_surge_rises_to_capacity_limit_not_beyond(scenario):
     # Without investment capacity is fixed, so alpha_max x capacity is the ceiling.
     model = CoalitionModel(
-        scenario, topology="production-web", surge=3.0, surge_start=10, steps=200, rng=4,
+        scenario,
+        topology="production-web",
+        surge=3.0,
+        surge_start=10,
+        steps=200,
+        rng=4,
         investment_share=0.0,
     ).run()
     capacity = model.network.capacity_by_product()

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from sweep_support import SMALL, write_experiment
 
+from webmodel.analysis.sweep.design import build_design, count_points
+from webmodel.analysis.sweep.experiment import ExperimentError, load_experiment
+from webmodel.analysis.sweep.parameters import EXCLUDED, model_parameters
+from webmodel.analysis.sweep.plan import build_plan
 from webmodel.cli import main
-from webmodel.model import CoalitionModel
-from webmodel.sweep.design import build_design, count_points
-from webmodel.sweep.experiment import ExperimentError, load_experiment
-from webmodel.sweep.parameters import EXCLUDED, model_parameters
-from webmodel.sweep.plan import build_plan
+from webmodel.core.model import CoalitionModel
 
 
 def _sweep(capsys, path, out) -> tuple[int, str]:

@@ -128,7 +128,7 @@ def test_a_finished_sweep_run_again_does_nothing(capsys, tmp_path):
 def test_resuming_when_the_code_makes_other_columns_is_refused(monkeypatch, capsys, tmp_path):
     import pyarrow as pa
 
-    from webmodel.sweep.plan import Plan
+    from webmodel.analysis.sweep.plan import Plan
 
     path = write_experiment(tmp_path, replicates=1, steps=10)
     out = tmp_path / "out"

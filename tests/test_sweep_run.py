@@ -15,9 +15,9 @@ import polars as pl
 import pytest
 from sweep_support import comparable, read_runs, read_series, write_experiment
 
+from webmodel.analysis.sweep.progress import Progress
 from webmodel.cli import main
-from webmodel.model import CoalitionModel
-from webmodel.sweep.progress import Progress
+from webmodel.core.model import CoalitionModel
 
 # numpy's OpenBLAS threads make every process "multi-threaded"; forking is still safe (OpenBLAS
 # and Arrow reset their thread pools in the child), so Python 3.12's warning is noise here.
@@ -220,7 +220,7 @@ def test_memory_stays_flat_while_results_stream_to_disk(monkeypatch, tmp_path):
     """The parent keeps no results: 200 runs of ~0.8 MB of series each do not grow it."""
     import pyarrow as pa
 
-    from webmodel.sweep import runner
+    from webmodel.analysis.sweep import runner
 
     def fake_run(run, context):
         row = {"run_id": run.run_id, "point": run.point, "replicate": run.replicate}
@@ -250,7 +250,7 @@ def test_memory_stays_flat_while_results_stream_to_disk(monkeypatch, tmp_path):
         original_record(self, result)
         sizes.append(rss_mb())
 
-    from webmodel.sweep import scheduler
+    from webmodel.analysis.sweep import scheduler
 
     original_record = scheduler._Scheduler._record
     monkeypatch.setattr(scheduler._Scheduler, "_record", record)

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from webmodel.topology import build_network
+from webmodel.coalition.topology import build_network
 
 LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
 

@@ -14,8 +14,8 @@ import itertools
 import numpy as np
 import pytest
 
-from webmodel.metrics import compute_metrics
-from webmodel.model import CoalitionModel
+from webmodel.core.metrics import compute_metrics
+from webmodel.core.model import CoalitionModel
 
 HUB, WEB = "hub-and-spokes", "production-web"
 SEEDS = range(4)

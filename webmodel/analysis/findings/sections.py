@@ -1,0 +1,583 @@
+"""One section of the findings tables per experiment: the numbers that answer its question.
+
+Each function reads one sweep's results, writes its figure(s) and returns Markdown: tables of
+means with 95% intervals and of paired differences (production web minus hub-and-spokes on the
+same seeds). The prose that interprets them is in ``results/FINDINGS.md``; these sections are
+regenerated from the results and hold no judgement, only numbers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from webmodel.analysis.findings import charts
+from webmodel.analysis.findings.effects import (
+    HUB,
+    WEB,
+    Experiment,
+    Paired,
+    parse_disruption,
+    power_law_exponent,
+)
+from webmodel.analysis.report.document import cell, number, table
+from webmodel.analysis.report.stats import Estimate
+
+TOPOLOGIES = (HUB, WEB)
+SHORT = {HUB: "hub-and-spokes", WEB: "web"}
+
+
+def _diff(p: Paired) -> str:
+    mark = "" if p.significant else " (n.s.)"
+    return cell(p.difference) + mark
+
+
+def _share(x: float) -> str:
+    return f"{x:.0%}"
+
+
+def _pct(p: Paired) -> str:
+    """The paired difference as a percentage of the hub-and-spokes mean."""
+    if p.a is None or p.difference is None or p.a.mean == 0:
+        return "–"
+    return f"{100 * p.difference.mean / p.a.mean:+.2f}%"
+
+
+def _condition_label(surge: str, disruption: str) -> str:
+    parts = [] if surge in ("1", "default") else [f"surge ×{surge}"]
+    parts += [] if disruption == "none" else [disruption]
+    return " + ".join(parts) or "no shock"
+
+
+# --- surge -----------------------------------------------------------------------------------
+def surge(exp: Experiment, figures: Path) -> str:
+    metrics = [
+        ("time_to_surge_target", "weeks to 90% of surged demand"),
+        ("fill_rate", "fill rate (delivered / demanded, 2 years)"),
+        ("delivered.shell_155mm", "155mm shells delivered"),
+        ("delivered.interceptor", "interceptors delivered"),
+        ("peak_over_baseline", "peak deliveries / baseline"),
+        ("backlog_end", "backlog at 2 years (weeks of demand)"),
+    ]
+    out = ["## Surge (`experiments/surge.toml`)", ""]
+    for name, label in metrics:
+        rows = []
+        for level in exp.levels("surge"):
+            p = exp.web_minus_hub(name, surge=level)
+            rows.append(
+                [f"×{level}", cell(p.a), cell(p.b), _diff(p), _pct(p), _share(p.share_b_higher)]
+            )
+        out += [f"**{label}** (`{name}`)", ""]
+        header = ["surge", "hub-and-spokes", "web", "web − hub [95% CI]", "Δ%", "web higher"]
+        out += [table(header, rows), ""]
+    out += [_surge_figure(exp, figures), ""]
+    return "\n".join(out)
+
+
+def _surge_figure(exp: Experiment, figures: Path) -> str:
+    variables = [v for v in exp.results.series_variables if v.startswith("delivered.")]
+    levels = [lv for lv in exp.levels("surge") if lv != "1"]
+    if not variables or not levels:
+        return ""
+    with charts.style():
+        fig, axes = charts.new_figure(len(levels) * len(variables), columns=len(levels))
+        for row, variable in enumerate(variables):
+            run_id, step, value = exp.results.series(variable)
+            for column, level in enumerate(levels):
+                ax = axes[row * len(levels) + column]
+                for topology in TOPOLOGIES:
+                    runs = np.flatnonzero(exp.where(surge=level, topology=topology))
+                    keep = np.isin(run_id, exp.results.column("run_id")[runs].astype(int))
+                    steps = np.unique(step[keep])
+                    weekly = value[keep].reshape(-1, len(steps))  # runs x weeks
+                    weekly = weekly / weekly[:, :1]  # week 1 = baseline demand
+                    estimates = [Estimate.of(weekly[:, j]) for j in range(len(steps))]
+                    charts.band(
+                        ax, steps, estimates, SHORT[topology], charts.TOPOLOGY_COLOURS[topology], ""
+                    )
+                ax.axhline(float(level), color="grey", linewidth=0.6, linestyle="--")
+                ax.set_title(f"{variable.split('.', 1)[1]}, surge ×{level}")
+                ax.set_xlabel("week")
+                if column == 0:
+                    ax.set_ylabel("deliveries / baseline")
+        axes[0].legend(frameon=False)
+        name = charts.save(fig, figures, "surge_deliveries")
+    return f"![Weekly deliveries under surge]({name})"
+
+
+# --- disruptions -----------------------------------------------------------------------------
+def disruptions(exp: Experiment, figures: Path) -> str:
+    by_kind: dict[str, list[tuple[int, str]]] = {}
+    for level in exp.levels("disruptions"):
+        parsed = parse_disruption(level)
+        if parsed:
+            by_kind.setdefault(parsed[0], []).append((parsed[1], level))
+    out = ["## Disruptions (`experiments/disruptions.toml`)", ""]
+    out += ["Loss area (weeks of full demand lost), paired web − hub-and-spokes:", ""]
+    rows = []
+    for kind, levels in by_kind.items():
+        for duration, level in sorted(levels):
+            p = exp.web_minus_hub("loss_area", disruptions=level)
+            q = exp.web_minus_hub("min_performance", disruptions=level)
+            r = exp.web_minus_hub("time_to_recover", disruptions=level)
+            rows.append(
+                [
+                    kind,
+                    str(duration),
+                    cell(p.a),
+                    cell(p.b),
+                    _diff(p),
+                    _share(p.share_b_lower),
+                    f"{number(q.a.mean if q.a else None)} / {number(q.b.mean if q.b else None)}",
+                    f"{number(r.a.mean if r.a else None)} / {number(r.b.mean if r.b else None)}",
+                ]
+            )
+    header = [
+        "disruption",
+        "weeks",
+        "loss, hub-and-spokes",
+        "loss, web",
+        "web − hub [95% CI]",
+        "web lower",
+        "min performance (hub / web)",
+        "weeks to recover (hub / web)",
+    ]
+    out += [table(header, rows, "lrrrrrrr"), ""]
+    out += ["Growth of loss with duration, loss ∝ duration^b (log-log fit over runs):", ""]
+    rows = []
+    for kind, levels in by_kind.items():
+        row = [kind]
+        for topology in TOPOLOGIES:
+            d, loss = [], []
+            for duration, level in levels:
+                values = exp.values("loss_area", exp.where(disruptions=level, topology=topology))
+                d += [duration] * len(values)
+                loss += list(values)
+            b, low, high = power_law_exponent(np.array(d, float), np.array(loss, float))
+            row.append(f"{number(b)} [{number(low)}, {number(high)}]")
+        rows.append(row)
+    out += [table(["disruption", "b, hub-and-spokes", "b, web"], rows), ""]
+    out += ["Amplification (total / directly lost output) by duration, hub-and-spokes / web:", ""]
+    durations = sorted({d for levels in by_kind.values() for d, _ in levels})
+    rows = []
+    for kind, levels in by_kind.items():
+        at = dict(levels)
+        cells = []
+        for duration in durations:
+            p = exp.web_minus_hub("amplification", disruptions=at.get(duration, ""))
+            cells.append(
+                "–" if p.a is None else f"{number(p.a.mean)} / {number(p.b.mean if p.b else None)}"
+            )
+        rows.append([kind, *cells])
+    out += [table(["disruption"] + [f"{d} weeks" for d in durations], rows), ""]
+    out += [_disruption_figure(exp, by_kind, figures), ""]
+    return "\n".join(out)
+
+
+def _disruption_figure(exp: Experiment, by_kind: dict, figures: Path) -> str:
+    with charts.style():
+        fig, axes = charts.new_figure(len(by_kind), columns=4)
+        for ax, (kind, levels) in zip(axes, by_kind.items(), strict=True):
+            levels = sorted(levels)
+            for topology in TOPOLOGIES:
+                estimates = [
+                    exp.estimate("loss_area", disruptions=lv, topology=topology) for _, lv in levels
+                ]
+                x = [d for d, _ in levels]
+                charts.band(ax, x, estimates, SHORT[topology], charts.TOPOLOGY_COLOURS[topology])
+            ax.set_title(kind)
+            ax.set_xlabel("duration (weeks)")
+        axes[0].set_ylabel("loss area (weeks of demand)")
+        axes[0].legend(frameon=False)
+        name = charts.save(fig, figures, "disruptions_loss")
+    return f"![Loss by disruption kind and duration]({name})"
+
+
+# --- web_ness --------------------------------------------------------------------------------
+def web_ness(exp: Experiment, figures: Path) -> str:
+    dial = exp.levels("web_ness")
+    conditions = [(s, d) for s in exp.levels("surge") for d in exp.levels("disruptions")]
+    out = ["## The dial from hub-and-spokes to web (`experiments/web_ness.toml`)", ""]
+    rows = []
+    panels = []
+    for s, d in conditions:
+        estimates = [exp.estimate("loss_area", web_ness=w, surge=s, disruptions=d) for w in dial]
+        if all(e is None for e in estimates):
+            continue
+        means = np.array([np.nan if e is None else e.mean for e in estimates])
+        full = exp.paired("loss_area", "web_ness", dial[0], dial[-1], surge=s, disruptions=d)
+        benefit = means[0] - means[-1]
+        steps_up = [
+            exp.paired("loss_area", "web_ness", dial[i], dial[i + 1], surge=s, disruptions=d)
+            for i in range(len(dial) - 1)
+        ]
+        worse = [f"{dial[i]}→{dial[i + 1]}" for i, p in enumerate(steps_up) if _rises(p)]
+        saturation = "–"
+        if benefit > 0:
+            reached = np.flatnonzero(means[0] - means >= 0.9 * benefit)
+            saturation = dial[reached[0]] if len(reached) else "–"
+        rows.append(
+            [
+                _condition_label(s, d),
+                number(means[0]),
+                number(means[len(dial) // 2]),
+                number(means[-1]),
+                _diff(full),
+                ", ".join(worse) or "none",
+                str(saturation),
+            ]
+        )
+        panels.append((_condition_label(s, d), estimates))
+    header = [
+        "condition",
+        f"loss at {dial[0]}",
+        f"at {dial[len(dial) // 2]}",
+        f"at {dial[-1]}",
+        f"{dial[-1]} − {dial[0]} [95% CI]",
+        "steps where loss rises (CI > 0)",
+        "90% of the benefit by",
+    ]
+    out += [table(header, rows, "lrrrrll"), ""]
+    x = [float(w) for w in dial]
+    name = charts.condition_panels(
+        panels, x, "web_ness", "loss area (weeks of demand)", figures, "web_ness_loss"
+    )
+    out += [f"![Loss along the web_ness dial]({name})", ""]
+    return "\n".join(out)
+
+
+def _rises(p: Paired) -> bool:
+    d = p.difference
+    return d is not None and d.low is not None and d.low > 0
+
+
+# --- cross-border friction -------------------------------------------------------------------
+def fms_friction(exp: Experiment, figures: Path) -> str:
+    delays = exp.levels("border_delay")
+    conditions = [(s, d) for s in exp.levels("surge") for d in exp.levels("disruptions")]
+    out = ["## Cross-border friction (`experiments/fms_friction.toml`)", ""]
+    out += ["Paired web − hub-and-spokes loss area (negative: the web loses less):", ""]
+    rows, panels = [], []
+    for s, d in conditions:
+        pairs = [
+            exp.web_minus_hub("loss_area", border_delay=b, surge=s, disruptions=d) for b in delays
+        ]
+        if all(p.difference is None or p.difference.mean == 0 for p in pairs):
+            rows.append([_condition_label(s, d)] + ["0"] * len(delays) + ["no loss"])
+            continue
+        vanish = next(
+            (b for b, p in zip(delays, pairs, strict=True) if not _web_better(p)), "never"
+        )
+        rows.append([_condition_label(s, d)] + [_diff_short(p) for p in pairs] + [str(vanish)])
+        panels.append((_condition_label(s, d), [p.difference for p in pairs]))
+    header = ["condition"] + [f"delay {b}" for b in delays] + ["web no longer better at"]
+    out += [table(header, rows, "l" + "r" * (len(delays) + 1)), ""]
+    x = [float(b) for b in delays]
+    name = charts.condition_panels(
+        panels,
+        x,
+        "cross-border delay (weeks)",
+        "Δ loss area, web − hub",
+        figures,
+        "fms_friction_advantage",
+        columns=3,
+        zero_line=True,
+    )
+    out += [f"![The web's advantage against cross-border delay]({name})", ""]
+    return "\n".join(out)
+
+
+def _web_better(p: Paired) -> bool:
+    d = p.difference
+    return d is not None and d.high is not None and d.high < 0
+
+
+def _diff_short(p: Paired) -> str:
+    d = p.difference
+    if d is None:
+        return "–"
+    mark = "" if p.significant else "°"
+    return f"{number(d.mean)}{mark}"
+
+
+# --- contracting -----------------------------------------------------------------------------
+def contracting(exp: Experiment, figures: Path) -> str:
+    conditions = [(s, d) for s in exp.levels("surge") for d in exp.levels("disruptions")]
+    out = ["## Contracting (`experiments/contracting.toml`)", ""]
+    out += [
+        "Loss area by topology and contracting rule; the effect of the rule within each "
+        "topology (best-value − lowest-cost) and of the topology within each rule (web − hub):",
+        "",
+    ]
+    rows = []
+    for s, d in conditions:
+        cells = [
+            cell(exp.estimate("loss_area", surge=s, disruptions=d, topology=t, contracting=c))
+            for t in TOPOLOGIES
+            for c in ("lowest-cost", "best-value")
+        ]
+        rule = [
+            exp.paired(
+                "loss_area",
+                "contracting",
+                "lowest-cost",
+                "best-value",
+                surge=s,
+                disruptions=d,
+                topology=t,
+            )
+            for t in TOPOLOGIES
+        ]
+        topo = [
+            exp.web_minus_hub("loss_area", surge=s, disruptions=d, contracting=c)
+            for c in ("lowest-cost", "best-value")
+        ]
+        rows.append([_condition_label(s, d), *cells, *(_diff(p) for p in rule + topo)])
+    header = [
+        "condition",
+        "hub, lowest-cost",
+        "hub, best-value",
+        "web, lowest-cost",
+        "web, best-value",
+        "rule effect in hub",
+        "rule effect in web",
+        "topology effect, lowest-cost",
+        "topology effect, best-value",
+    ]
+    out += [table(header, rows), ""]
+    rules = ["lowest-cost", "best-value"]
+    panels = [
+        (
+            _condition_label(s, d),
+            rules,
+            {
+                SHORT[t]: [
+                    exp.estimate("loss_area", surge=s, disruptions=d, topology=t, contracting=c)
+                    for c in rules
+                ]
+                for t in TOPOLOGIES
+            },
+        )
+        for s, d in conditions
+        if not (s == "1" and d == "none")
+    ]
+    name = charts.grouped_bars(panels, "loss area (weeks of demand)", figures, "contracting_loss")
+    out += [f"![Loss by contracting rule and topology]({name})", ""]
+    return "\n".join(out)
+
+
+# --- NDIS levers -----------------------------------------------------------------------------
+LEVERS = {
+    "capacity_headroom": ("extra capacity", "0", "0.2"),
+    "stockpile_weeks": ("stockpiles", "0", "8"),
+    "contracting": ("diversification (best-value)", "topology", "best-value"),
+    "subtier_visibility": ("sub-tier visibility", "False", "True"),
+    "border_delay": ("FMS reform (delay 4→1)", "4", "1"),
+    "cyber_hardening": ("cybersecurity", "0", "0.8"),
+}
+
+
+LEVER_TICKS = ("capacity", "stockpiles", "multi-source", "visibility", "FMS 4→1", "cyber")
+
+
+def ndis_levers(exp: Experiment, figures: Path) -> str:
+    conditions = [
+        (s, d)
+        for s in exp.levels("surge")
+        for d in exp.levels("disruptions")
+        if not (s == "1" and d == "none")
+    ]
+    out = ["## NDIS levers (`experiments/ndis_levers.toml`)", ""]
+    out += [
+        "Effect of each lever on loss area (on − off, paired, averaged over every setting of the "
+        "other five levers; negative = fewer weeks of demand lost):",
+        "",
+    ]
+    header = ["condition", "topology"] + [v[0] for v in LEVERS.values()] + ["all on − all off"]
+    rows = []
+    all_off = {k: v[1] for k, v in LEVERS.items()}
+    all_on = {k: v[2] for k, v in LEVERS.items()}
+    gap_rows = []
+    for s, d in conditions:
+        for topology in TOPOLOGIES:
+            effects = [
+                exp.paired("loss_area", lever, off, on, surge=s, disruptions=d, topology=topology)
+                for lever, (_, off, on) in LEVERS.items()
+            ]
+            off = exp.values(
+                "loss_area", exp.where(surge=s, disruptions=d, topology=topology, **all_off)
+            )
+            on = exp.values(
+                "loss_area", exp.where(surge=s, disruptions=d, topology=topology, **all_on)
+            )
+            combined = Estimate.of(on - off) if len(on) == len(off) else None
+            rows.append(
+                [_condition_label(s, d), SHORT[topology]]
+                + [_diff_short(p) for p in effects]
+                + [number(combined.mean) if combined else "–"]
+            )
+        hub_on = exp.estimate("loss_area", surge=s, disruptions=d, topology=HUB, **all_on)
+        web_off = exp.estimate("loss_area", surge=s, disruptions=d, topology=WEB, **all_off)
+        web_on = exp.estimate("loss_area", surge=s, disruptions=d, topology=WEB, **all_on)
+        hub_off = exp.estimate("loss_area", surge=s, disruptions=d, topology=HUB, **all_off)
+        gap_rows.append(
+            [_condition_label(s, d), cell(hub_off), cell(hub_on), cell(web_off), cell(web_on)]
+        )
+    out += [table(header, rows, "ll" + "r" * (len(LEVERS) + 1)), ""]
+    out += ["° the 95% interval includes 0.", ""]
+    out += [
+        "Each lever **alone** (on − off with the other five off, paired; the same conditions):",
+        "",
+    ]
+    header = ["condition", "topology"] + [v[0] for v in LEVERS.values()]
+    rows = []
+    panels = []
+    for s, d in conditions:
+        series = {}
+        for topology in TOPOLOGIES:
+            alone = [
+                exp.paired(
+                    "loss_area",
+                    lever,
+                    off,
+                    on,
+                    surge=s,
+                    disruptions=d,
+                    topology=topology,
+                    **{k: v for k, v in all_off.items() if k != lever},
+                )
+                for lever, (_, off, on) in LEVERS.items()
+            ]
+            rows.append([_condition_label(s, d), SHORT[topology]] + [_diff_short(p) for p in alone])
+            series[SHORT[topology]] = [p.difference for p in alone]
+        panels.append((_condition_label(s, d), list(LEVER_TICKS), series))
+    out += [table(header, rows, "ll" + "r" * len(LEVERS)), ""]
+    name = charts.grouped_bars(
+        panels, "Δ loss area, lever alone (on − off)", figures, "ndis_levers_alone", height=2.5
+    )
+    out += [f"![Each NDIS lever alone, by topology]({name})", ""]
+    out += ["Can levers stand in for the topology? Loss area with every lever off and on:", ""]
+    header = ["condition", "hub, levers off", "hub, all on", "web, levers off", "web, all on"]
+    out += [table(header, gap_rows), ""]
+    return "\n".join(out)
+
+
+# --- validation: random vs targeted loss; amplification against shock size --------------------
+def attack(exp: Experiment, figures: Path) -> str:
+    series: dict[str, list[tuple[float, str]]] = {}
+    hub_hits = []
+    for level in exp.levels("disruptions"):
+        parsed = parse_disruption(level)
+        if parsed is None:
+            continue
+        kind = parsed[0]
+        parts = kind.split(":")
+        if parts[0] in ("random", "targeted"):
+            mode = parts[0] if len(parts) == 2 else f"{parts[0]} ({parts[2]})"
+            mode = "targeted (degree)" if mode == "targeted" else mode
+            series.setdefault(mode, []).append((float(parts[1]), level))
+        else:
+            hub_hits.append(level)
+    out = ["## Validation: random vs targeted loss (`experiments/attack.toml`)", ""]
+    for metric, label in (
+        ("min_performance", "worst weekly performance (share of demand delivered)"),
+        ("loss_area", "loss area (weeks of demand)"),
+        ("amplification", "amplification (total / directly lost output)"),
+    ):
+        rows = []
+        for mode, levels in series.items():
+            for share, level in sorted(levels):
+                p = exp.web_minus_hub(metric, disruptions=level)
+                rows.append([mode, f"{share:.0%}", cell(p.a), cell(p.b), _diff(p)])
+        for level in hub_hits:
+            p = exp.web_minus_hub(metric, disruptions=level)
+            rows.append([level, "", cell(p.a), cell(p.b), _diff(p)])
+        out += [f"**{label}** (`{metric}`)", ""]
+        out += [table(["loss", "share of firms", "hub-and-spokes", "web", "web − hub"], rows), ""]
+    with charts.style():
+        fig, axes = charts.new_figure(3, columns=3, height=2.2)
+        for ax, metric in zip(axes, ("min_performance", "loss_area", "amplification"), strict=True):
+            for m, (mode, levels) in enumerate(series.items()):
+                levels = sorted(levels)
+                x = [share for share, _ in levels]
+                for topology in TOPOLOGIES:
+                    estimates = [
+                        exp.estimate(metric, disruptions=lv, topology=topology) for _, lv in levels
+                    ]
+                    style = "-" if topology == WEB else "--"
+                    charts.band(ax, x, estimates, f"{SHORT[topology]}, {mode}", charts.OKABE_ITO[m])
+                    ax.lines[-1].set_linestyle(style)
+            ax.set_xlabel("share of firms lost for 26 weeks")
+            ax.set_title(metric)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False)
+        name = charts.save(fig, figures, "attack_random_targeted")
+    out += [f"![Random and targeted loss]({name})", ""]
+    return "\n".join(out)
+
+
+# --- global sensitivity of the web's advantage ------------------------------------------------
+def sensitivity(exp: Experiment, figures: Path) -> str:
+    from webmodel.analysis.report.figures import sensitivity_figure
+    from webmodel.analysis.report.stats import (
+        crossed_differences,
+        difference_rank_correlations,
+        sensitivity_of_difference,
+    )
+
+    results = exp.results
+    out = ["## Global sensitivity of the web's advantage (`experiments/sensitivity.toml`)", ""]
+    for metric in ("loss_area", "min_performance"):
+        _, diff = crossed_differences(results, metric, "topology", HUB, WEB)
+        estimate = Estimate.of(diff)
+        lower = float(np.mean(diff[~np.isnan(diff)] < 0))
+        out += [
+            f"**{metric}**, web − hub-and-spokes over {len(diff)} sampled points: mean "
+            f"{cell(estimate)}; the web is lower at {lower:.0%} of points. (The interval treats "
+            "Saltelli's sample rows as independent, which they are not: indicative only.)",
+            "",
+        ]
+        rows = sensitivity_of_difference(results, metric, "topology", HUB, WEB)
+        rho = {
+            r["factor"]: r
+            for r in difference_rank_correlations(results, metric, "topology", HUB, WEB)
+        }
+        rows = sorted(rows, key=lambda r: -r["ST"])
+        table_rows = [
+            [
+                r["factor"],
+                f"{number(r['S1'])} ± {number(r['S1_conf'])}",
+                f"{number(r['ST'])} ± {number(r['ST_conf'])}",
+                number(rho[r["factor"]]["rho"]) if r["factor"] in rho else "–",
+            ]
+            for r in rows
+        ]
+        out += [
+            table(["factor", "S1 ± 95%", "ST ± 95%", "Spearman ρ with the difference"], table_rows),
+            "",
+        ]
+        with charts.style():
+            fig = sensitivity_figure(rows, metric, title=f"{metric}: web − hub-and-spokes")
+            if fig is not None:
+                name = charts.save(fig, figures, f"sensitivity_{metric}")
+                out += [f"![Sobol' indices of the web's advantage in {metric}]({name})", ""]
+    by_kind = []
+    for level in exp.levels("disruptions"):
+        p = exp.web_minus_hub("loss_area", disruptions=level)
+        by_kind.append([level, cell(p.difference), _share(p.share_b_lower)])
+    out += ["Paired difference in loss area by disruption, over the other sampled factors:", ""]
+    out += [table(["disruption", "web − hub [95% CI]", "web lower"], by_kind), ""]
+    return "\n".join(out)
+
+
+SECTIONS = {
+    "surge": surge,
+    "disruptions": disruptions,
+    "web_ness": web_ness,
+    "fms_friction": fms_friction,
+    "contracting": contracting,
+    "ndis_levers": ndis_levers,
+    "sensitivity": sensitivity,
+    "attack": attack,
+}

@@ -1,0 +1,498 @@
+"""``webmodel report``: a Markdown report of a sweep, with its tables and figures.
+
+What it holds: the provenance of the results; mean and 95% interval of each metric per factor
+level; paired differences between topologies on common seeds; sensitivity indices for Sobol' and
+Morris designs — for a design with crossed factors, at each crossed level and of the paired
+difference between levels (the production web's advantage over hub-and-spokes at the same
+sampled values and seeds); and figures (series with interval bands, metric distributions, a
+heatmap of one metric over two factors) as PNG plus SVG or PDF.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from webmodel.analysis.report import figures
+from webmodel.analysis.report.data import Grouping, SweepResults
+from webmodel.analysis.report.stats import (
+    CONFIDENCE,
+    REFERENCE_TOPOLOGY,
+    Estimate,
+    by_group,
+    crossed_differences,
+    crossed_factors,
+    difference_levels,
+    difference_rank_correlations,
+    paired_differences,
+    rank_correlations,
+    sensitivity,
+    sensitivity_of_difference,
+)
+
+FORMATS = ("png", "svg", "pdf")
+MAX_SERIES_FIGURES = 12
+MAX_DISTRIBUTION_METRICS = 9
+MAX_PANEL_LEVELS = 6
+
+
+def number(x: float | None) -> str:
+    """Four significant figures, thousands separated; an en dash for no value."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if abs(x) < 1e-12:  # floating-point noise around zero
+        return "0"
+    if abs(x) >= 1e4:
+        return f"{x:,.0f}"
+    if x != 0 and abs(x) < 1e-3:
+        return f"{x:.2e}"
+    return f"{x:.4g}"
+
+
+def cell(estimate: Estimate | None) -> str:
+    if estimate is None:
+        return "–"
+    if estimate.low is None:
+        return f"{number(estimate.mean)} (n = 1)"
+    return f"{number(estimate.mean)} [{number(estimate.low)}, {number(estimate.high)}]"
+
+
+def table(header: list[str], rows: list[list[str]], align: str | None = None) -> str:
+    """A Markdown table; ``align`` is one letter per column, l or r."""
+    align = align or "l" + "r" * (len(header) - 1)
+    marks = [":--" if a == "l" else "--:" for a in align]
+
+    def escape(text: str) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(escape(h) for h in header) + " |", "|" + "|".join(marks) + "|"]
+    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _slug(text: str) -> str:
+    """A level as a file-name part: letters, digits and '-' only."""
+    return "".join(c if c.isalnum() or c in "-." else "-" for c in text).strip("-") or "level"
+
+
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+class Report:
+    """Builds the report's sections in order, writing figures as it goes."""
+
+    def __init__(
+        self,
+        results: SweepResults,
+        out: Path,
+        formats: tuple[str, ...],
+        metrics: list[str],
+        heatmap: tuple[str, ...] | None,
+    ) -> None:
+        self.results = results
+        self.out = out
+        self.figures_dir = out / "figures"
+        self.formats = formats
+        self.metrics = metrics
+        self.heatmap = heatmap
+        self.parts: list[str] = []
+        self.figure_count = 0
+        names = results.factor_names
+        self.groupings = {name: results.grouping(name) for name in names}
+        small = [n for n in names if len(self.groupings[n]) <= MAX_PANEL_LEVELS]
+        small.sort(key=lambda n: self.groupings[n].binned)  # levels before sampled ranges
+        self.colour = "topology" if "topology" in small else (small[0] if small else None)
+        rest = [n for n in small if n != self.colour]
+        self.second = rest[0] if rest else None
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+
+    def figure(self, fig: Any, stem: str, caption: str) -> None:
+        if fig is None:
+            return
+        paths = figures.save(fig, self.figures_dir, stem, self.formats)
+        self.figure_count += 1
+        raster = next((p for p in paths if p.suffix == ".png"), paths[0])
+        others = ", ".join(f"[{p.suffix[1:].upper()}](figures/{p.name})" for p in paths)
+        self.add(
+            f"![{caption}](figures/{raster.name})\n\n"
+            f"*Figure {self.figure_count}. {caption}* ({others})\n"
+        )
+
+    # --- sections -----------------------------------------------------------------------------
+    def header(self) -> None:
+        r = self.results
+        meta = r.meta
+        self.add(f"# Sweep report: {r.name}\n")
+        if meta.get("description"):
+            self.add(f"{meta['description']}\n")
+        ok = int(r.ok.sum())
+        total = r.runs.num_rows
+        state = "" if total == r.n_planned else f" (**incomplete: {total} of {r.n_planned}**)"
+        design = r.meta_json("design", {})
+        settings = ", ".join(f"{k} = {v}" for k, v in design.items() if k != "kind")
+        rows = [
+            ["design", design.get("kind", "?") + (f" ({settings})" if settings else "")],
+            ["factors", "; ".join(self._factor_text(f) for f in r.factors) or "none"],
+            ["replicates", meta.get("replicates", "?")],
+            ["seeds", f"{meta.get('seeds', '?')}, root seed {meta.get('root_seed', '?')}"],
+            ["runs", f"{total}{state}: {ok} ok, {total - ok} failed"],
+            ["experiment file", f"`{meta.get('experiment_file', '?')}`"],
+            ["experiment sha256", f"`{meta.get('experiment_sha256', '?')}`"],
+            ["webmodel", f"{meta.get('webmodel_version', '?')}"],
+            ["git commit", f"`{meta.get('git_commit') or 'unknown'}`"],
+            ["started", meta.get("started_utc", "?")],
+            ["metric definitions", f"version {meta.get('metrics_version', '?')} (docs/metrics.md)"],
+        ]
+        self.add("## The sweep\n")
+        self.add(table(["", ""], rows, "ll") + "\n")
+        constant = self.results.constant_metrics()
+        if constant:
+            text = ", ".join(f"{k} = {number(v)}" for k, v in constant.items())
+            self.add(f"The same in every run (left out below): {text}.\n")
+
+    def _factor_text(self, factor: dict[str, Any]) -> str:
+        if "levels" in factor:
+            labels = self.groupings[factor["name"]].labels
+            return f"{factor['name']} ∈ {{{', '.join(labels)}}}"
+        return f"{factor['name']} ∈ [{number(factor['min'])}, {number(factor['max'])}]"
+
+    def failures(self) -> None:
+        r = self.results
+        failed = np.flatnonzero(~r.ok)
+        if not len(failed):
+            return
+        errors = r.runs.column("error").to_pylist()
+        ids = r.runs.column("run_id").to_pylist()
+        seeds = r.runs.column("seed").to_pylist()
+        rows = [
+            [str(ids[i]), str(seeds[i]), (errors[i] or "").splitlines()[0][:160]]
+            for i in failed[:20]
+        ]
+        self.add(f"## Failed runs ({len(failed)})\n")
+        self.add(
+            "Each failed run's full traceback is in the `traceback` column of the runs table.\n"
+        )
+        self.add(table(["run_id", "seed", "error"], rows, "rrl") + "\n")
+
+    def by_factor(self) -> None:
+        if not self.groupings:
+            everything = Grouping("all runs", ["all runs"], np.zeros(self.results.runs.num_rows))
+            rows = [
+                [m, cell(by_group(self.results.column(m), everything, self.results.ok)[0])]
+                for m in self.metrics
+            ]
+            self.add("## Metrics\n")
+            self.add(f"Mean over successful runs and its {CONFIDENCE:.0%} interval (Student t).\n")
+            self.add(table(["metric", "all runs"], rows) + "\n")
+            return
+        self.add("## Metrics by factor level\n")
+        self.add(
+            f"Mean over successful runs and its {CONFIDENCE:.0%} interval (Student t, over runs; "
+            "every other factor averaged over its levels as the design has them). A sampled "
+            "range is grouped into quartiles of its drawn values.\n"
+        )
+        ok = self.results.ok
+        for name, grouping in self.groupings.items():
+            counts = [int(((grouping.index == g) & ok).sum()) for g in range(len(grouping))]
+            rows = [["runs"] + [str(c) for c in counts]]
+            for metric in self.metrics:
+                estimates = by_group(self.results.column(metric), grouping, ok)
+                rows.append([metric] + [cell(e) for e in estimates])
+            self.add(f"### {name}\n")
+            self.add(table(["metric", *grouping.labels], rows) + "\n")
+
+    def paired(self) -> None:
+        grouping = self.groupings.get("topology")
+        if grouping is None or grouping.binned or len(grouping) < 2:
+            return
+        reference = (
+            REFERENCE_TOPOLOGY if REFERENCE_TOPOLOGY in grouping.labels else grouping.labels[0]
+        )
+        self.add("## Paired differences between topologies\n")
+        if self.results.meta.get("seeds") != "common":
+            self.add(
+                "Runs used independent seeds, so no two runs share a seed: set "
+                '`seeds = "common"` in the experiment for paired comparisons.\n'
+            )
+            return
+        self.add(
+            f"Each run is paired with the {reference} run of the same seed and the same level of "
+            "every other factor; the table gives the mean difference (level − "
+            f"{reference}) with its {CONFIDENCE:.0%} interval (Student t over pairs), the "
+            "number of pairs, and the shares of pairs in which the difference is positive and "
+            "negative (the rest are ties).\n"
+        )
+        differences = paired_differences(self.results, "topology", self.metrics, reference)
+        for level in grouping.labels:
+            rows = [
+                [
+                    d.metric,
+                    cell(d.estimate),
+                    str(d.estimate.n if d.estimate else 0),
+                    _share(d.share_positive),
+                    _share(d.share_negative),
+                ]
+                for d in differences
+                if d.level == level
+            ]
+            if not rows:
+                continue
+            self.add(f"### {level} − {reference}\n")
+            self.add(table(["metric", "mean difference", "pairs", "> 0", "< 0"], rows) + "\n")
+            for other, other_grouping in self.groupings.items():
+                if other == "topology" or len(other_grouping) > 12:
+                    continue
+                self._paired_within(level, reference, other, other_grouping)
+
+    def _paired_within(self, level: str, reference: str, other: str, grouping: Grouping) -> None:
+        shown = self.metrics[:5]
+        rows = []
+        for g, label in enumerate(grouping.labels):
+            within = grouping.index == g
+            found = {
+                d.metric: d
+                for d in paired_differences(
+                    self.results, "topology", shown, reference, within=within
+                )
+                if d.level == level
+            }
+            rows.append([label] + [cell(found[m].estimate) if m in found else "–" for m in shown])
+        self.add(
+            f"By {other} ({level} − {reference}, mean difference [{CONFIDENCE:.0%} interval]):\n"
+        )
+        self.add(table([other, *shown], rows) + "\n")
+
+    def sensitivity(self) -> None:
+        kind = self.results.design_kind
+        crossed = crossed_factors(self.results) if kind != "full-factorial" else []
+        rows = sensitivity(self.results, self.metrics)
+        at = f" at each level of {', '.join(crossed)}" if crossed else ""
+        lead = ["metric", "at"] if crossed else ["metric"]
+        if kind == "sobol" and rows:
+            self.add(f"## Sobol' indices{at}\n")
+            self.add(
+                "First-order (S1) and total (ST) indices from SALib, on the mean over replicates "
+                "at each sampled point, with their 95% bootstrap intervals.\n"
+            )
+            self.add(self._sobol_table(rows, lead) + "\n")
+        elif kind == "morris" and rows:
+            self.add(f"## Morris elementary effects{at}\n")
+            self.add(
+                "μ* (mean absolute elementary effect, factors scaled to [0, 1]) with its 95% "
+                "bootstrap interval, and σ (their spread: interactions or non-linearity), from "
+                "SALib on the mean over replicates at each sampled point.\n"
+            )
+            self.add(self._morris_table(rows, lead) + "\n")
+        elif kind == "latin-hypercube":
+            correlations = rank_correlations(self.results, self.metrics)
+            if correlations:
+                self.add("## Rank correlations\n")
+                self.add("Spearman's ρ between each sampled range and each metric, over runs.\n")
+                body = [
+                    [r["metric"], r["factor"], f"{r['rho']:+.3f}", f"{r['p']:.2g}"]
+                    for r in correlations
+                ]
+                self.add(table(["metric", "factor", "ρ", "p"], body, "llrr") + "\n")
+        if crossed:
+            for factor in crossed:
+                for level, reference in difference_levels(self.results, factor):
+                    self._difference(factor, level, reference)
+            return
+        for metric in self.metrics if kind in ("sobol", "morris") else []:
+            self.figure(
+                figures.sensitivity_figure(rows, metric),
+                f"sensitivity_{metric}",
+                f"{'Sobol’ indices' if kind == 'sobol' else 'Morris μ* and σ'} for {metric}.",
+            )
+
+    @staticmethod
+    def _sobol_table(rows: list[dict[str, Any]], lead: list[str]) -> str:
+        """Sobol' rows as a table; ``lead`` are the row keys shown before the factor."""
+        body = [
+            [
+                *(r[k] for k in lead),
+                r["factor"],
+                f"{number(r['S1'])} ± {number(r['S1_conf'])}",
+                f"{number(r['ST'])} ± {number(r['ST_conf'])}",
+            ]
+            for r in rows
+        ]
+        return table([*lead, "factor", "S1", "ST"], body, "l" * (len(lead) + 1) + "rr")
+
+    @staticmethod
+    def _morris_table(rows: list[dict[str, Any]], lead: list[str]) -> str:
+        """Morris rows as a table; ``lead`` are the row keys shown before the factor."""
+        body = [
+            [
+                *(r[k] for k in lead),
+                r["factor"],
+                f"{number(r['mu_star'])} ± {number(r['mu_star_conf'])}",
+                number(r["sigma"]),
+            ]
+            for r in rows
+        ]
+        return table([*lead, "factor", "μ*", "σ"], body, "l" * (len(lead) + 1) + "rr")
+
+    def _difference(self, factor: str, level: str, reference: str) -> None:
+        """The paired difference level − reference of a crossed factor at each sample: its
+        mean, its rank correlations with the sampled factors, and its sensitivity indices."""
+        r, kind = self.results, self.results.design_kind
+        name = f"{level} − {reference}"
+        others = [f for f in crossed_factors(r) if f != factor]
+        self.add(f"## Sensitivity of the paired difference {name}\n")
+        seeds = (
+            "the same seed (common seeds)"
+            if r.meta.get("seeds") == "common"
+            else "independent seeds, so the difference also carries seed noise"
+        )
+        self.add(
+            f"At each sampled point the {factor} = {level} and {factor} = {reference} runs share "
+            f"every sampled value and, replicate by replicate, {seeds}. Each sample's difference "
+            f"({name}) is the mean of its per-replicate differences"
+            + (f" and over the levels of {', '.join(others)}" if others else "")
+            + f". The table gives its mean over samples with the {CONFIDENCE:.0%} interval "
+            "(Student t over samples), the number of samples, and the shares of samples in "
+            "which it is positive and negative (the rest are ties).\n"
+        )
+        rows, correlations, indices = [], [], []
+        for metric in self.metrics:
+            _, difference = crossed_differences(r, metric, factor, reference, level)
+            valid = difference[~np.isnan(difference)]
+            column = r.column(metric)
+            scale = float(np.nanmax(np.abs(column))) if np.isfinite(column).any() else 1.0
+            tolerance = 1e-9 * max(1.0, scale)  # within rounding of zero: a tie, not a win
+            estimate = Estimate.of(valid)
+            rows.append(
+                [
+                    metric,
+                    cell(estimate),
+                    str(len(valid)),
+                    _share(float(np.mean(valid > tolerance)) if len(valid) else None),
+                    _share(float(np.mean(valid < -tolerance)) if len(valid) else None),
+                ]
+            )
+            correlations += difference_rank_correlations(r, metric, factor, reference, level)
+            indices += sensitivity_of_difference(r, metric, factor, reference, level)
+        self.add(table(["metric", "mean difference", "samples", "> 0", "< 0"], rows) + "\n")
+        if correlations:
+            self.add(
+                f"Spearman's ρ between each sampled factor and the difference ({name}), over "
+                "samples:\n"
+            )
+            body = [
+                [c["metric"], c["factor"], f"{c['rho']:+.3f}", f"{c['p']:.2g}"]
+                for c in correlations
+            ]
+            self.add(table(["metric", "factor", "ρ", "p"], body, "llrr") + "\n")
+        if not indices:
+            return
+        if kind == "sobol":
+            self.add(
+                f"Sobol' indices of the difference ({name}): S1 and ST from SALib with their "
+                "95% bootstrap intervals — how much of its variance over samples each sampled "
+                "factor explains alone (S1) and with its interactions (ST).\n"
+            )
+            self.add(self._sobol_table(indices, ["metric"]) + "\n")
+        else:
+            self.add(f"Morris μ* and σ of the difference ({name}), factors scaled to [0, 1].\n")
+            self.add(self._morris_table(indices, ["metric"]) + "\n")
+        what = "Sobol’ indices" if kind == "sobol" else "Morris μ* and σ"
+        for metric in self.metrics:
+            self.figure(
+                figures.sensitivity_figure(indices, metric, title=f"{metric}: {name}"),
+                f"sensitivity_difference_{metric}_{_slug(level)}_vs_{_slug(reference)}",
+                f"{what} of the paired difference in {metric} ({name}).",
+            )
+
+    def figures_section(self) -> None:
+        self.add("## Figures\n")
+        colour = self.groupings.get(self.colour) if self.colour else None
+        second = self.groupings.get(self.second) if self.second else None
+        for variable in self.results.series_variables[:MAX_SERIES_FIGURES]:
+            fig = figures.series_figure(self.results, variable, colour, second)
+            by = f" by {colour.factor}" if colour else ""
+            panels = f", one panel per {second.factor}" if second else ""
+            self.figure(
+                fig,
+                f"series_{variable}",
+                f"{variable}: mean over runs{by} with its {CONFIDENCE:.0%} interval band{panels}.",
+            )
+        shown = self.metrics[:MAX_DISTRIBUTION_METRICS]
+        if shown:
+            self.figure(
+                figures.distribution_figure(self.results, shown, colour, second),
+                "metric_distributions",
+                "Distribution of each metric over runs (boxes: quartiles; whiskers: 1.5 IQR; "
+                "points: runs)" + (f" by {colour.factor}" if colour else "") + ".",
+            )
+        self._heatmap()
+
+    def _heatmap(self) -> None:
+        names = list(self.groupings)
+        if self.heatmap:
+            metric, fx, fy = self.heatmap
+        elif len(names) >= 2 and self.metrics:
+            metric = "fill_rate" if "fill_rate" in self.metrics else self.metrics[0]
+            fx, fy = names[0], names[1]
+        else:
+            self.add("(No heatmap: it needs two factors.)\n")
+            return
+        self.figure(
+            figures.heatmap_figure(self.results, metric, self.groupings[fx], self.groupings[fy]),
+            f"heatmap_{metric}_{fx}_{fy}",
+            f"Mean {metric} over {fx} and {fy}.",
+        )
+
+    def text(self) -> str:
+        return "\n".join(self.parts)
+
+
+def write_report(
+    results: str | Path,
+    out: str | Path | None = None,
+    formats: tuple[str, ...] = ("png", "svg"),
+    heatmap: tuple[str, ...] | None = None,
+    metrics: list[str] | None = None,
+) -> Path:
+    """Write ``report.md`` and its figures for the sweep in ``results``; return its path."""
+    data = SweepResults.load(results)
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ValueError(f"--formats: choose from {', '.join(FORMATS)}, got {', '.join(formats)}")
+    if "png" not in formats:
+        formats = ("png", *formats)  # the Markdown shows the PNG
+    chosen = metrics or data.default_metrics()
+    unknown = [m for m in chosen if m not in data.runs.column_names]
+    if unknown:
+        raise ValueError(f"--metrics: not in the runs table: {', '.join(unknown)}")
+    if heatmap is not None:
+        if len(heatmap) != 3:
+            raise ValueError("--heatmap: give METRIC,FACTOR_X,FACTOR_Y")
+        if heatmap[0] not in data.runs.column_names:
+            raise ValueError(f"--heatmap: no metric {heatmap[0]!r} in the runs table")
+        for factor in heatmap[1:]:
+            if factor not in data.factor_names:
+                raise ValueError(
+                    f"--heatmap: {factor!r} is not a factor ({', '.join(data.factor_names)})"
+                )
+    target = Path(out) if out else Path(results) / "report"
+    target.mkdir(parents=True, exist_ok=True)
+    report = Report(data, target, formats, chosen, heatmap)
+    with figures.style():
+        report.header()
+        report.failures()
+        report.by_factor()
+        report.paired()
+        report.sensitivity()
+        report.figures_section()
+    path = target / "report.md"
+    tmp = target / ".report.md.tmp"
+    tmp.write_text(report.text())
+    tmp.replace(path)
+    return path

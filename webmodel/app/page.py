@@ -1,0 +1,452 @@
+"""The webmodel app: hub-and-spokes and a production web side by side, disrupted live.
+
+Start it with ``webmodel app`` (or ``solara run webmodel.app``) and open the address it prints.
+Two models are built from the same scenario and seed, differing only in their wiring
+(``web_ness``, 0 = hub-and-spokes, 1 = production web). They step in lockstep, meet the same
+surge, and every disruption button hits both at once, so what differs on screen comes from the
+wiring alone. See docs/app.md.
+
+Structure (as in Mesa's examples, but two models instead of one, so the controls are our own
+rather than SolaraViz's): :func:`Page` holds the state; the sidebar has the run controls, the
+disruption buttons and the settings; the main area has the metric cards, the two network views
+and the charts. The models, the layout and the charts live in ``app_pair``, ``app_layout`` and
+``app_charts`` so they can be tested without a browser.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+import solara
+
+from webmodel.app.assets import configure_solara
+from webmodel.app.charts import MODEL_COLOURS, ComparisonCharts
+from webmodel.app.network_view import NetworkView, shared_layouts
+from webmodel.app.pair import (
+    CUSTOM_SCENARIO,
+    ModelPair,
+    SettingsError,
+    builtin_scenarios,
+    default_form,
+    levers,
+    parse_form,
+)
+from webmodel.coalition.scenario import ScenarioError
+
+configure_solara()
+logger = logging.getLogger(__name__)
+
+PLAY_PAUSE_SECONDS = 0.05  # between weeks while playing, so clicks still get through
+Message = tuple[str, str]  # (kind: "error" | "success" | "info", text)
+METRIC_LABELS = {
+    "fill_rate": "fill rate",
+    "loss_area": "loss area",
+    "min_performance": "minimum performance",
+    "time_to_recover": "time to recover",
+}
+
+
+def format_metric(name: str, value: Any, shocked: bool) -> str:
+    """A metric as the cards show it; None means "not applicable" or "not yet"."""
+    if value is None:
+        if name == "time_to_recover" and shocked:
+            return "not yet"
+        return "–"
+    if name in ("fill_rate", "min_performance"):
+        return f"{100 * value:.1f} %"
+    if name == "loss_area":
+        return f"{value:.2f} weeks"
+    if name == "time_to_recover":
+        return f"{value} weeks"
+    return f"{value:.3g}"
+
+
+class RenderedFrames:
+    """Which frame the page last finished drawing, so the play loop can wait for it.
+
+    Without this the play thread would change the models faster than a render of the page
+    completes (a render takes longer at 1,000 firms), and a render started by a click in
+    another thread would never settle (Solara gives up with "Too many renders").
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self.frame = -1
+
+    def mark(self, frame: int) -> None:
+        with self._condition:
+            self.frame = max(self.frame, frame)
+            self._condition.notify_all()
+
+    def wait_for(self, frame: int, timeout: float = 10.0) -> bool:
+        with self._condition:
+            return self._condition.wait_for(lambda: self.frame >= frame, timeout)
+
+
+def build_pair(form: dict[str, str]) -> tuple[ModelPair | None, dict[str, str], Message | None]:
+    """Models from the form, or the problems to show (per field, and one message)."""
+    try:
+        settings = parse_form(form)
+    except SettingsError as error:
+        return None, error.problems, ("error", "Please fix: " + "; ".join(error.problems.values()))
+    try:
+        return ModelPair(settings), {}, None
+    except (ScenarioError, ValueError) as error:
+        return None, {}, ("error", str(error))
+    except Exception as error:  # a bug in a model must not take the page down
+        logger.exception("building the models failed")
+        return None, {}, ("error", f"Could not build the models: {error!r}")
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+@solara.component
+def Page() -> None:
+    """The whole app; state lives here and flows down to the panels."""
+    form = solara.use_reactive(default_form())
+    errors = solara.use_reactive(cast(dict[str, str], {}))
+    initial, _, problem = solara.use_memo(lambda: build_pair(default_form()), [])
+    pair = solara.use_reactive(cast(ModelPair | None, initial))
+    frame = solara.use_reactive(0)  # bumped whenever the models change in place
+    message = solara.use_reactive(cast(Message | None, problem))
+    playing = solara.use_reactive(False)
+    rendered = solara.use_memo(RenderedFrames, [])
+    solara.use_effect(lambda: rendered.mark(frame.value), [frame.value])
+
+    def rebuild() -> None:
+        playing.set(False)
+        new, problems, problem = build_pair(form.value)
+        errors.set(problems)
+        if new is None:
+            message.set(problem)
+            return
+        pair.set(new)
+        frame.set(frame.value + 1)
+        labels, seed = new.labels, new.settings.seed
+        message.set(("success", f"Built {labels[0]} and {labels[1]} (seed {seed})."))
+
+    def step(weeks: int) -> None:
+        if pair.value is None:
+            return
+        try:
+            pair.value.step(weeks)
+        except Exception as error:  # a model error must not take the page down
+            logger.exception("stepping failed")
+            playing.set(False)
+            message.set(("error", f"Stepping failed: {error}"))
+        frame.set(frame.value + 1)
+
+    def play_loop() -> None:
+        while playing.value and pair.value is not None:
+            if pair.value.week >= pair.value.horizon:
+                playing.set(False)
+                message.set(("info", f"Reached the horizon ({pair.value.horizon} weeks)."))
+                break
+            step(1)
+            # One week per drawn frame: wait until the page shows this week before the next.
+            rendered.wait_for(frame.value)
+            time.sleep(PLAY_PAUSE_SECONDS)
+
+    solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
+
+    def inject(kind: str, target: str | None, duration: int, ramp: int) -> None:
+        if pair.value is None:
+            return
+        try:
+            injected = pair.value.inject(kind, target, duration, ramp)
+        except ValueError as error:
+            message.set(("error", str(error).split("\n")[0]))
+            return
+        d = injected.disruption
+        hits = ", ".join(
+            f"{label}: {hit}" for label, hit in zip(pair.value.labels, injected.hits, strict=True)
+        )
+        message.set(("success", f"Disruption {d.spec} scheduled in both models ({hits})."))
+        frame.set(frame.value + 1)
+
+    solara.Title("webmodel: hub-and-spokes vs production web")
+    with solara.Sidebar():
+        if pair.value is not None:
+            RunControls(pair.value, frame.value, playing, step, rebuild)
+            DisruptionControls(pair.value, inject, message)
+        SettingsForm(form, errors, rebuild)
+    with solara.Column(classes=["webmodel-main"]):
+        MessageBar(message)
+        if pair.value is not None:
+            Dashboard(pair.value, frame.value)
+
+
+page = Page  # `solara run webmodel.app` looks for Page; Mesa's examples call it page
+
+
+# --- sidebar -------------------------------------------------------------------------------
+
+
+@solara.component
+def RunControls(
+    pair: ModelPair,
+    frame: int,
+    playing: solara.Reactive[bool],
+    step: Callable[[int], None],
+    rebuild: Callable[[], None],
+) -> None:
+    """Step, play / pause and reset; the week both models are at."""
+    with solara.Card("Run", margin=0, classes=["webmodel-run"]):
+        solara.Text(f"week {pair.week} of {pair.horizon}", classes=["webmodel-week"])
+        with solara.Row(gap="4px", style={"flex-wrap": "wrap"}):
+            solara.Button("Step", on_click=lambda: step(1), disabled=playing.value, color="primary")
+            solara.Button("+10 weeks", on_click=lambda: step(10), disabled=playing.value)
+            solara.Button(
+                "Pause" if playing.value else "Play",
+                on_click=lambda: playing.set(not playing.value),
+            )
+            solara.Button("Reset", on_click=rebuild, outlined=True)
+
+
+@solara.component
+def DisruptionControls(
+    pair: ModelPair,
+    inject: Callable[[str, str | None, int, int], None],
+    message: solara.Reactive[Message | None],
+) -> None:
+    """Buttons that hit both models with the same shock from next week on."""
+    scenario = pair.scenario
+    states = scenario.state_codes
+    products = sorted(
+        scenario.products, key=lambda p: (not p.chokepoint, p.name not in scenario.end_items)
+    )
+    product_names = [p.name for p in products]
+    duration = solara.use_reactive("8")
+    ramp = solara.use_reactive("0")
+    share = solara.use_reactive("0.2")
+    state = solara.use_reactive(states[1] if len(states) > 1 else states[0])
+    product = solara.use_reactive(product_names[0])
+    # After "Build models" with another scenario, a kept choice may no longer exist.
+    chosen_state = state.value if state.value in states else states[0]
+    chosen_product = product.value if product.value in product_names else product_names[0]
+
+    def timing() -> tuple[int, int] | None:
+        try:
+            weeks, recovery = int(duration.value), int(ramp.value or "0")
+        except ValueError:
+            message.set(("error", "Duration and recovery must be whole numbers of weeks."))
+            return None
+        if weeks < 1 or recovery < 0:
+            message.set(("error", "Duration must be at least 1 week; recovery 0 or more weeks."))
+            return None
+        return weeks, recovery
+
+    def hit(kind: str, target: Callable[[], str | None]) -> Callable[[], None]:
+        def on_click() -> None:
+            when = timing()
+            if when is not None:
+                inject(kind, target(), *when)
+
+        return on_click
+
+    def share_text() -> str:
+        text = share.value.strip()
+        try:
+            float(text)
+        except ValueError:
+            return text or "?"  # the Disruption says what is wrong
+        return text
+
+    with solara.Card("Disrupt both models", margin=0, classes=["webmodel-disrupt"]):
+        with solara.Row(gap="8px"):
+            solara.InputText("duration (weeks)", value=duration, continuous_update=True)
+            solara.InputText("recovery (weeks)", value=ramp, continuous_update=True)
+        solara.Button(
+            f"Hub assembly ({scenario.hub})",
+            on_click=hit("assembly", lambda: scenario.hub),
+            color="error",
+            outlined=True,
+            block=True,
+        )
+        with solara.Row(gap="8px", style={"align-items": "center"}):
+            solara.Select("state", values=states, value=chosen_state, on_value=state.set)
+            solara.Button(
+                "Cut off state",
+                on_click=hit("state", lambda: chosen_state),
+                color="error",
+                outlined=True,
+            )
+        with solara.Row(gap="8px", style={"align-items": "center"}):
+            solara.Select(
+                "product", values=product_names, value=chosen_product, on_value=product.set
+            )
+            solara.Button(
+                "Chokepoint product",
+                on_click=hit("product", lambda: chosen_product),
+                color="error",
+                outlined=True,
+            )
+        solara.InputText(
+            "share of firms (random, targeted, cyber)", value=share, continuous_update=True
+        )
+        with solara.Row(gap="4px", style={"flex-wrap": "wrap"}):
+            solara.Button(
+                "Random share", on_click=hit("random", share_text), color="error", outlined=True
+            )
+            solara.Button(
+                "Targeted share", on_click=hit("targeted", share_text), color="error", outlined=True
+            )
+            solara.Button(
+                "Cyber outage", on_click=hit("cyber", share_text), color="error", outlined=True
+            )
+
+
+@solara.component
+def SettingsForm(
+    form: solara.Reactive[dict[str, str]],
+    errors: solara.Reactive[dict[str, str]],
+    rebuild: Callable[[], None],
+) -> None:
+    """Scenario, wiring, seed, surge and levers; applied by "Build models" (or Reset)."""
+
+    def field(key: str, label: str, hint: str | None = None) -> None:
+        solara.InputText(
+            label,
+            value=form.value.get(key, ""),
+            on_value=lambda text: form.set({**form.value, key: text}),
+            continuous_update=True,
+            error=errors.value.get(key, False),
+            message=hint,
+        )
+
+    with solara.Card("Settings", margin=0, classes=["webmodel-settings"]):
+        scenarios = [*builtin_scenarios(), CUSTOM_SCENARIO]
+        solara.Select(
+            "scenario",
+            values=scenarios,
+            value=form.value.get("scenario", "default"),
+            on_value=lambda name: form.set({**form.value, "scenario": name}),
+        )
+        if form.value.get("scenario") == CUSTOM_SCENARIO:
+            field("scenario_path", "scenario file (TOML)")
+        field("firms", "firms (blank: as in the scenario)", "scale to about this many firms")
+        with solara.Row(gap="8px"):
+            field("web_ness_left", "web_ness, left")
+            field("web_ness_right", "web_ness, right")
+        solara.Text("web_ness: 0 = hub-and-spokes, 1 = production web", style={"font-size": "80%"})
+        field("seed", "seed")
+        with solara.Row(gap="8px"):
+            field("surge", "surge factor")
+            field("surge_start", "surge from week")
+        field("steps", "horizon (weeks)")
+        with solara.Details("Policy levers (blank: the scenario's value)"):
+            for lever in levers():
+                default = "topology / scenario" if lever.default is None else lever.default
+                if lever.choices:
+                    solara.Select(
+                        lever.label,
+                        values=["", *lever.choices],
+                        value=form.value.get(lever.name, ""),
+                        on_value=lambda v, name=lever.name: form.set({**form.value, name: v}),
+                    )
+                elif lever.kind == "groups":
+                    field(lever.name, f"{lever.label}, e.g. USA KOR JPN; USA AUS", lever.help)
+                else:
+                    field(lever.name, f"{lever.label} (default {default})", lever.help)
+        solara.Button("Build models", on_click=rebuild, color="primary", block=True)
+
+
+# --- main area -----------------------------------------------------------------------------
+
+
+@solara.component
+def MessageBar(message: solara.Reactive[Message | None]) -> None:
+    if message.value is None:
+        return
+    kind, text = message.value
+    alert = {"error": solara.Error, "success": solara.Success}.get(kind, solara.Info)
+    with solara.Row(classes=["webmodel-message"], style={"align-items": "center"}):
+        alert(text, dense=True, classes=[f"webmodel-message-{kind}"])
+        solara.Button("dismiss", text=True, on_click=lambda: message.set(None))
+
+
+@solara.component
+def Dashboard(pair: ModelPair, frame: int) -> None:
+    """Cards, networks and charts for the current week."""
+    layouts = solara.use_memo(
+        lambda: shared_layouts([m.network for m in pair.models], pair.models[0].bom), [pair]
+    )
+    views = solara.use_memo(
+        lambda: [
+            NetworkView(model, layout, label)
+            for model, layout, label in zip(pair.models, layouts, pair.labels, strict=True)
+        ],
+        [pair],
+    )
+    metrics = solara.use_memo(pair.metrics, [pair, frame])  # (takes the pair's lock)
+    with solara.Columns([1, 1]):
+        for k, (label, model) in enumerate(zip(pair.labels, pair.models, strict=True)):
+            shocked = bool(model.disruptions) or model.surge != 1.0
+            with solara.Column():
+                MetricCard(k, label, model.week, metrics[k], shocked)
+                NetworkImage(pair, views[k], frame)
+    Charts(pair, frame)
+
+
+@solara.component
+def MetricCard(index: int, label: str, week: int, metrics: dict[str, Any], shocked: bool) -> None:
+    colour = MODEL_COLOURS[index % len(MODEL_COLOURS)]
+    with solara.Card(margin=0, classes=["webmodel-card", f"webmodel-card-{index}"]):
+        solara.Text(label, style={"font-weight": "bold", "color": colour, "font-size": "110%"})
+        with solara.Row(gap="24px", style={"flex-wrap": "wrap"}):
+            for name, text in METRIC_LABELS.items():
+                value = format_metric(name, metrics.get(name), shocked) if week else "–"
+                with solara.Column(gap="0px"):
+                    solara.Text(text, style={"font-size": "75%", "color": "#666"})
+                    solara.Text(value, classes=[f"metric-{name}"], style={"font-size": "120%"})
+
+
+@solara.component
+def NetworkImage(pair: ModelPair, view: NetworkView, frame: int) -> None:
+    def draw() -> bytes:
+        with pair.lock:
+            return view.png()
+
+    image = solara.use_memo(draw, [view, frame])
+    solara.Image(image, width="100%", classes=["webmodel-network"])
+
+
+@solara.component
+def Charts(pair: ModelPair, frame: int) -> None:
+    charts = solara.use_memo(
+        lambda: ComparisonCharts(pair.models, pair.labels, pair.horizon), [pair]
+    )
+
+    def draw() -> list[bytes]:
+        with pair.lock:
+            return charts.pngs()
+
+    deliveries, performance, backlog = solara.use_memo(draw, [charts, frame])
+    with solara.Columns([1, 1]):
+        solara.Image(deliveries, width="100%", classes=["webmodel-chart-deliveries"])
+        solara.Image(performance, width="100%", classes=["webmodel-chart-performance"])
+    with solara.Columns([1, 1]):
+        solara.Image(backlog, width="100%", classes=["webmodel-chart-backlog"])
+        Disruptions(pair, frame)
+
+
+@solara.component
+def Disruptions(pair: ModelPair, frame: int) -> None:
+    """The shocks both models got (scenario ones and those injected here)."""
+    scheduled = pair.models[0].disruptions
+    if not scheduled:
+        return
+    with (
+        solara.Card("Disruptions", margin=0, classes=["webmodel-disruptions"]),
+        solara.Column(gap="4px"),
+    ):
+        for s in scheduled:
+            d = s.disruption
+            weeks = f"weeks {d.start}–{d.end - 1}"
+            ramp = f", back over {d.recovery_weeks} weeks" if d.recovery == "linear" else ""
+            solara.Text(f"{d.spec} ({weeks}{ramp})", classes=["webmodel-disruption"])

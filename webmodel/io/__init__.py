@@ -1,0 +1,1 @@
+"""Files in and out: network import/export (GraphML, node-link JSON), series and provenance."""

@@ -1,5 +1,0 @@
-"""Reports from sweep results: Markdown tables and publication-quality figures."""
-
-from webmodel.report.document import write_report
-
-__all__ = ["write_report"]
