@@ -22,9 +22,9 @@ import numpy as np
 
 from webmodel.coalition.bom import BillOfMaterials, Product, find_cycle
 from webmodel.coalition.disruptions import Disruption, DisruptionError, parse_disruption
+from webmodel.coalition.parameters import Parameters, make_parameters, problems_with
 
-RATIONING_RULES = ("proportional", "priority")
-CONTRACTING_RULES = ("topology", "lowest-cost", "best-value")
+__all__ = ["FirmGroup", "Parameters", "Scenario", "ScenarioError", "StateSpec", "load_scenario"]
 
 
 class ScenarioError(ValueError):
@@ -56,70 +56,6 @@ class FirmGroup:
     count: int
     capacity: float
     unit_cost: float
-
-
-@dataclass(frozen=True)
-class Parameters:
-    """Behavioural parameters of firms; each can be overridden per run.
-
-    Attributes:
-        target_cover_weeks: weeks of input use a firm keeps in stock (n).
-        adjustment_time: weeks over which a firm closes its stock and pipeline gaps (tau >= 1).
-        alpha_max: the most a firm can produce over its nominal capacity (overtime, extra shifts).
-        alpha_time: weeks for overproduction to move toward alpha_max (or back to 1).
-        suppliers_per_input: suppliers per input in the production web (k).
-        rationing: "proportional" or "priority" (customers at or below their pre-shock order first).
-        contract_utilisation: under single sourcing, the largest share of a supplier's capacity
-            that buyers contract at baseline (never below the product's coalition-wide
-            utilisation, so that demand can always be placed).
-        capacity_headroom: extra capacity on every firm, as a share (0.2 = +20 %): the NDIS
-            "invest in extra capacity" lever. The same for every topology.
-        stockpile_weeks: each state's stockpile of end items, in weeks of baseline demand; it
-            covers the forces while deliveries fall short and refills as the backlog arrives.
-        investment_decision_weeks: weeks a firm must be short of capacity before it orders more.
-        investment_build_weeks: weeks from that order until the new capacity produces (a
-            meaningful capacity increase takes ~3 years, reference-data.md).
-        investment_share: capacity added by one investment, as a share of the firm's original
-            capacity (0 turns investment off). A firm has at most one investment on order.
-        resourcing_weeks: weeks a supplier must fail a buyer (deliver under half of what it
-            wants) before the buyer looks for a substitute; 0 turns re-sourcing off.
-        qualification_weeks: weeks before a substitute supplier may ship (qualifying a new
-            supplier takes ~1-3 years for new products; an allied producer of the same item is
-            quicker - a sensitivity parameter).
-        subtier_visibility: whether buyers see every maker in the coalition when they search
-            (NDIS sub-tier visibility), or only their domestic market.
-        border_delay: weeks every cross-border shipment waits (FMS / export licensing); None
-            keeps the scenario's ``cross_border`` table. State pairs listed there keep theirs.
-        cyber_hardening: probability that a firm hit by a cyber outage of its IT vendor is
-            protected (industrial cybersecurity), for every state.
-        coproduction_share: share of allied end-item assembly left in the allies
-            (co-production); None follows the topology (0 hub-and-spokes, 1 web).
-        contracting: "topology" (hub-and-spokes single-sources by lowest cost, the web
-            multi-sources), or "lowest-cost" / "best-value" in every topology.
-        platforms: minilateral platforms, e.g. [["USA", "KOR", "JPN"], ["USA", "AUS"]]: in the
-            web, allies trade laterally only inside a platform (None = every pair may trade).
-    """
-
-    target_cover_weeks: float = 4.0
-    adjustment_time: float = 4.0
-    alpha_max: float = 1.25
-    alpha_time: float = 8.0
-    suppliers_per_input: int = 3
-    rationing: str = "proportional"
-    contract_utilisation: float = 0.9
-    capacity_headroom: float = 0.0
-    stockpile_weeks: float = 0.0
-    investment_decision_weeks: int = 26
-    investment_build_weeks: int = 130
-    investment_share: float = 0.25
-    resourcing_weeks: int = 4
-    qualification_weeks: int = 26
-    subtier_visibility: bool = False
-    border_delay: int | None = None
-    cyber_hardening: float = 0.0
-    coproduction_share: float | None = None
-    contracting: str = "topology"
-    platforms: tuple[tuple[str, ...], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -196,11 +132,11 @@ class Scenario:
         """A copy with some behavioural parameters replaced (``None`` values are ignored)."""
         given = {k: v for k, v in overrides.items() if v is not None}
         merged = {**self.parameters.__dict__, **given}
-        problems = _check_parameters(merged, "parameters")
+        problems = problems_with(merged, "parameters")
         problems += _check_platforms(merged.get("platforms"), self.state_codes)
         if problems:
             raise ScenarioError(problems, "parameters")
-        return replace(self, parameters=_make_parameters(merged))
+        return replace(self, parameters=make_parameters(merged))
 
 
 def default_scenario() -> Scenario:
@@ -274,77 +210,6 @@ def _check_platforms(platforms: Any, codes: list[str]) -> list[str]:
     ]
 
 
-def _make_parameters(values: dict[str, Any]) -> Parameters:
-    """Parameters from validated values (platforms as tuples, so Parameters stays hashable)."""
-    platforms = values.get("platforms")
-    if platforms is not None:
-        values = {**values, "platforms": tuple(tuple(g) for g in platforms)}
-    return Parameters(**values)
-
-
-def _check_parameters(values: dict[str, Any], where: str) -> list[str]:
-    problems = []
-    known = set(Parameters.__dataclass_fields__)
-    for key in values:
-        if key not in known:
-            problems.append(f"{where}.{key}: unknown parameter (known: {', '.join(sorted(known))})")
-    checks = {
-        "target_cover_weeks": lambda v: _is_number(v) and v >= 1,
-        "adjustment_time": lambda v: _is_number(v) and v >= 1,
-        "alpha_max": lambda v: _is_number(v) and v >= 1,
-        "alpha_time": lambda v: _is_number(v) and v >= 1,
-        "suppliers_per_input": lambda v: _is_int(v) and v >= 1,
-        "rationing": lambda v: v in RATIONING_RULES,
-        "contract_utilisation": lambda v: _is_number(v) and 0 < v <= 1,
-        "capacity_headroom": lambda v: _is_number(v) and v >= 0,
-        "stockpile_weeks": lambda v: _is_number(v) and v >= 0,
-        "investment_decision_weeks": lambda v: _is_int(v) and v >= 1,
-        "investment_build_weeks": lambda v: _is_int(v) and v >= 1,
-        "investment_share": lambda v: _is_number(v) and v >= 0,
-        "resourcing_weeks": lambda v: _is_int(v) and v >= 0,
-        "qualification_weeks": lambda v: _is_int(v) and v >= 1,
-        "subtier_visibility": lambda v: isinstance(v, bool),
-        "border_delay": lambda v: v is None or (_is_int(v) and v >= 0),
-        "cyber_hardening": lambda v: _is_number(v) and 0 <= v <= 1,
-        "coproduction_share": lambda v: v is None or (_is_number(v) and 0 <= v <= 1),
-        "contracting": lambda v: v in CONTRACTING_RULES,
-        "platforms": lambda v: (
-            v is None
-            or (
-                isinstance(v, list | tuple)
-                and all(isinstance(g, list | tuple) and len(g) >= 2 for g in v)
-                and all(isinstance(c, str) for g in v for c in g)
-            )
-        ),
-    }
-    rules = {
-        "target_cover_weeks": "a number >= 1 (a firm must hold at least one week of inputs)",
-        "adjustment_time": "a number >= 1 (weeks; below 1 the ordering rule overshoots)",
-        "alpha_max": "a number >= 1",
-        "alpha_time": "a number >= 1 (weeks)",
-        "suppliers_per_input": "an integer >= 1",
-        "rationing": f"one of {', '.join(RATIONING_RULES)}",
-        "contract_utilisation": "a number in (0, 1]",
-        "capacity_headroom": "a number >= 0 (a share: 0.2 = +20 %)",
-        "stockpile_weeks": "a number of weeks >= 0",
-        "investment_decision_weeks": "an integer number of weeks >= 1",
-        "investment_build_weeks": "an integer number of weeks >= 1",
-        "investment_share": "a number >= 0 (a share of original capacity)",
-        "resourcing_weeks": "an integer number of weeks >= 0 (0 = no re-sourcing)",
-        "qualification_weeks": "an integer number of weeks >= 1",
-        "subtier_visibility": "true or false",
-        "border_delay": "an integer number of weeks >= 0",
-        "cyber_hardening": "a number in [0, 1]",
-        "coproduction_share": "a number in [0, 1]",
-        "contracting": f"one of {', '.join(CONTRACTING_RULES)}",
-        "platforms": 'a list of state groups, e.g. [["USA", "KOR", "JPN"], ["USA", "AUS"]]',
-    }
-    for key, check in checks.items():
-        if key in values and not check(values[key]):
-            problems.append(f"{where}.{key}: must be {rules[key]}, got {values[key]!r}")
-    return problems
-
-
 def _unknown_fields(entry: dict[str, Any], known: set[str], where: str) -> list[str]:
     return [
         f"{where}{k}: unknown field (known: {', '.join(sorted(known))})"
@@ -411,7 +276,7 @@ def parse_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
     if not isinstance(raw_params, dict):
         problems.append("parameters: must be a table")
         raw_params = {}
-    problems += _check_parameters(raw_params, "parameters")
+    problems += problems_with(raw_params, "parameters")
     problems += _check_platforms(raw_params.get("platforms"), codes)
 
     disruptions, disruption_problems = _parse_disruptions(data.get("disruptions", []))
@@ -432,7 +297,7 @@ def parse_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
         default_border_delay=default_delay,
         border_delays=pairs,
         border_cost_markup=float(markup),
-        parameters=_make_parameters(raw_params),
+        parameters=make_parameters(raw_params),
         disruptions=tuple(disruptions),
     )
 

@@ -35,8 +35,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
 
 
 def _choices() -> dict[str, tuple[str, ...]]:
-    from webmodel.coalition.scenario import RATIONING_RULES
-    from webmodel.coalition.topology import TOPOLOGIES
+    from webmodel.coalition.parameters import RATIONING_RULES, TOPOLOGIES
 
     return {"topology": tuple(TOPOLOGIES), "rationing": tuple(RATIONING_RULES)}
 
