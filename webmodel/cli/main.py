@@ -364,11 +364,13 @@ def build_parser() -> argparse.ArgumentParser:
     # Commands that live beside their subsystems.
     from webmodel.cli.app import register as register_app
     from webmodel.cli.findings import register as register_findings
+    from webmodel.cli.parameters import register as register_parameters
     from webmodel.cli.sweep import register as register_sweep
 
     register_sweep(sub)
     register_findings(sub)
     register_app(sub)
+    register_parameters(sub)
     return parser
 
 

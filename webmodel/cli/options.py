@@ -93,7 +93,7 @@ def _add_option(group: argparse._ArgumentGroup, spec: Spec, default: Any) -> Non
         )
     elif spec.kind == "groups":
         group.add_argument(
-            spec.option.removesuffix("s"),  # --platform USA,KOR,JPN, once per group
+            spec.option,  # --platform USA,KOR,JPN, once per group
             dest=spec.name,
             action="append",
             type=state_group,

@@ -66,8 +66,10 @@ class Spec:
 
     @property
     def option(self) -> str:
-        """The command-line option: ``--target-cover-weeks``."""
-        return "--" + self.name.replace("_", "-")
+        """The command-line option: ``--target-cover-weeks``; a list is given one item per
+        option, so its option is singular (``--platform USA,KOR,JPN --platform USA,AUS``)."""
+        name = self.name.removesuffix("s") if self.kind == "groups" else self.name
+        return "--" + name.replace("_", "-")
 
     def rule(self) -> str:
         """What a valid value is, in words: 'a number >= 1 (weeks)'."""
