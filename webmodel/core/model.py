@@ -98,6 +98,7 @@ class CoalitionModel(mesa.Model):
         self.network = network
         self.topology = network.topology
         self.web_ness = network.web_ness
+        self.run_settings = run  # as asked (topology and web_ness above are as wired)
         self.surge = run.surge
         self.surge_start = run.surge_start
         self.steps_planned = run.steps
