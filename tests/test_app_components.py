@@ -64,7 +64,7 @@ def test_form_reports_every_problem_at_once() -> None:
     # The rules are the parameters' declarations (the app caps the firms it draws).
     assert problems["web_ness_left"] == "web_ness (left) must be a number in [0, 1], got '1.5'"
     assert "surge factor must be a number in [0, 1,000] (× demand)" in problems["surge"]
-    assert "firms must be an integer in [1, 20,000] (firms), got '0'" == problems["firms"]
+    assert problems["firms"] == "firms must be an integer in [1, 20,000] (firms), got '0'"
     assert problems["steps"] == "horizon is required"
     assert "alpha max must be a number in [1, 10] (× capacity)" in problems["alpha_max"]
     assert "one of proportional, priority" in problems["rationing"]
