@@ -43,6 +43,7 @@ from webmodel.coalition.scenario import ScenarioError
 configure_solara()
 logger = logging.getLogger(__name__)
 
+SHORT_UNIT = 11  # characters of a unit that fit beside a field's value (longer: in its tooltip)
 PLAY_PAUSE_SECONDS = 0.05  # between weeks while playing, so clicks still get through
 Message = tuple[str, str]  # (kind: "error" | "success" | "info", text)
 METRIC_LABELS = {
@@ -333,20 +334,22 @@ def SettingsForm(
 
     def lever_field(lever: Lever) -> None:
         """A scenario parameter: label, unit, help and valid values from its declaration."""
-        tip = f"{lever.help}; {lever.rule}"
+        default = lever.spec.default_text()
         if lever.choices:
-            with solara.Tooltip(tip):
+            with solara.Tooltip(f"{lever.help}; {lever.rule}"):
                 solara.Select(
-                    lever.label,
+                    f"{lever.label} (default {default})",
                     values=["", *lever.choices],
                     value=form.value.get(lever.name, ""),
                     on_value=lambda v, name=lever.name: form.set({**form.value, name: v}),
                 )
         elif lever.kind == "groups":
-            field(lever.name, f"{lever.label}, e.g. USA KOR JPN; USA AUS", lever.help, tip)
+            hint = f"{lever.help}; default: {default}"
+            field(lever.name, f"{lever.label}, e.g. USA KOR JPN; USA AUS", hint)
         else:
-            default = lever.spec.default_text()
-            field(lever.name, f"{lever.label} (default {default})", lever.help, tip, lever.unit)
+            unit = lever.unit if len(lever.unit) <= SHORT_UNIT else ""  # longer ones: on hover
+            hint = f"{lever.help}; default {default}"
+            field(lever.name, lever.label, hint, f"valid: {lever.rule}", unit)
 
     with solara.Card("Settings", margin=0, classes=["webmodel-settings"]):
         scenarios = [*builtin_scenarios(), CUSTOM_SCENARIO]
