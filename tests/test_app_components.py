@@ -61,11 +61,12 @@ def test_form_reports_every_problem_at_once() -> None:
         parse_form(form)
     problems = caught.value.problems
     assert problems["seed"] == "seed must be a whole number, got 'abc'"
-    assert "between 0 and 1" in problems["web_ness_left"]
-    assert "between 0 and 100" in problems["surge"]
-    assert "firms must be between" in problems["firms"]
+    # The rules are the parameters' declarations (the app caps the firms it draws).
+    assert problems["web_ness_left"] == "web_ness (left) must be a number in [0, 1], got '1.5'"
+    assert "surge factor must be a number in [0, 1,000] (× demand)" in problems["surge"]
+    assert problems["firms"] == "firms must be an integer in [1, 20,000] (firms), got '0'"
     assert problems["steps"] == "horizon is required"
-    assert "alpha max must be a number" in problems["alpha_max"]
+    assert "alpha max must be a number in [1, 10] (× capacity)" in problems["alpha_max"]
     assert "one of proportional, priority" in problems["rationing"]
 
 
@@ -341,7 +342,7 @@ def test_impossible_values_give_messages() -> None:
     rc = render_app()
     rc.find(v.TextField, label="web_ness, right").widget.v_model = "3"
     click(rc, "Build models")
-    assert any("web_ness (right) must be between 0 and 1" in a for a in alerts(rc))
+    assert any("web_ness (right) must be a number in [0, 1]" in a for a in alerts(rc))
     rc.find(v.TextField, label="web_ness, right").widget.v_model = "1"
     rc.find(v.TextField, label="share of firms (random, targeted, cyber)").widget.v_model = "two"
     click(rc, "Random share")

@@ -36,7 +36,7 @@ def _shell_bound(model) -> float:
         per_shell += bom.coefficients[p] * per_shell[p]
     capacity = model.network.capacity_by_product()
     used = per_shell > 0
-    return float(np.min(model.dynamics.alpha_max * capacity[used] / per_shell[used]))
+    return float(np.min(model.parameters.alpha_max * capacity[used] / per_shell[used]))
 
 
 def test_surge_rises_to_capacity_limit_not_beyond(scenario):
@@ -52,7 +52,7 @@ def test_surge_rises_to_capacity_limit_not_beyond(scenario):
     ).run()
     capacity = model.network.capacity_by_product()
     production = model.series("production")
-    assert np.all(production <= model.dynamics.alpha_max * capacity * (1 + 1e-12))
+    assert np.all(production <= model.parameters.alpha_max * capacity * (1 + 1e-12))
 
     cols = [k for k, item in enumerate(model.slot_items) if item == "shell_155mm"]
     delivered = model.series("delivered")[:, cols].sum(axis=1)

@@ -15,6 +15,7 @@ and the charts. The models, the layout and the charts live in ``app_pair``, ``ap
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -28,6 +29,8 @@ from webmodel.app.charts import MODEL_COLOURS, ComparisonCharts
 from webmodel.app.network_view import NetworkView, shared_layouts
 from webmodel.app.pair import (
     CUSTOM_SCENARIO,
+    RUN_FIELDS,
+    Lever,
     ModelPair,
     SettingsError,
     builtin_scenarios,
@@ -40,6 +43,7 @@ from webmodel.coalition.scenario import ScenarioError
 configure_solara()
 logger = logging.getLogger(__name__)
 
+SHORT_UNIT = 11  # characters of a unit that fit beside a field's value (longer: in its tooltip)
 PLAY_PAUSE_SECONDS = 0.05  # between weeks while playing, so clicks still get through
 Message = tuple[str, str]  # (kind: "error" | "success" | "info", text)
 METRIC_LABELS = {
@@ -309,15 +313,43 @@ def SettingsForm(
 ) -> None:
     """Scenario, wiring, seed, surge and levers; applied by "Build models" (or Reset)."""
 
-    def field(key: str, label: str, hint: str | None = None) -> None:
-        solara.InputText(
-            label,
-            value=form.value.get(key, ""),
-            on_value=lambda text: form.set({**form.value, key: text}),
-            continuous_update=True,
-            error=errors.value.get(key, False),
-            message=hint,
-        )
+    def field(
+        key: str, label: str, hint: str | None = None, tooltip: str = "", unit: str = ""
+    ) -> None:
+        with solara.Tooltip(tooltip) if tooltip else contextlib.nullcontext():
+            solara.InputText(
+                label,
+                value=form.value.get(key, ""),
+                on_value=lambda text: form.set({**form.value, key: text}),
+                continuous_update=True,
+                error=errors.value.get(key, False),
+                message=hint,
+                suffix=unit or None,
+            )
+
+    def run_field(key: str, label: str, hint: str | None = None) -> None:
+        """A run setting; its tooltip is its declaration's help and valid values."""
+        spec = RUN_FIELDS[key][0]
+        field(key, label, hint, tooltip=f"{spec.help}; {spec.rule()}")
+
+    def lever_field(lever: Lever) -> None:
+        """A scenario parameter: label, unit, help and valid values from its declaration."""
+        default = lever.spec.default_text()
+        if lever.choices:
+            with solara.Tooltip(f"{lever.help}; {lever.rule}"):
+                solara.Select(
+                    f"{lever.label} (default {default})",
+                    values=["", *lever.choices],
+                    value=form.value.get(lever.name, ""),
+                    on_value=lambda v, name=lever.name: form.set({**form.value, name: v}),
+                )
+        elif lever.kind == "groups":
+            hint = f"{lever.help}; default: {default}"
+            field(lever.name, f"{lever.label}, e.g. USA KOR JPN; USA AUS", hint)
+        else:
+            unit = lever.unit if len(lever.unit) <= SHORT_UNIT else ""  # longer ones: on hover
+            hint = f"{lever.help}; default {default}"
+            field(lever.name, lever.label, hint, f"valid: {lever.rule}", unit)
 
     with solara.Card("Settings", margin=0, classes=["webmodel-settings"]):
         scenarios = [*builtin_scenarios(), CUSTOM_SCENARIO]
@@ -329,30 +361,25 @@ def SettingsForm(
         )
         if form.value.get("scenario") == CUSTOM_SCENARIO:
             field("scenario_path", "scenario file (TOML)")
-        field("firms", "firms (blank: as in the scenario)", "scale to about this many firms")
+        run_field("firms", "firms (blank: as in the scenario)", "scale to about this many firms")
         with solara.Row(gap="8px"):
-            field("web_ness_left", "web_ness, left")
-            field("web_ness_right", "web_ness, right")
+            run_field("web_ness_left", "web_ness, left")
+            run_field("web_ness_right", "web_ness, right")
         solara.Text("web_ness: 0 = hub-and-spokes, 1 = production web", style={"font-size": "80%"})
         field("seed", "seed")
         with solara.Row(gap="8px"):
-            field("surge", "surge factor")
-            field("surge_start", "surge from week")
-        field("steps", "horizon (weeks)")
-        with solara.Details("Policy levers (blank: the scenario's value)"):
-            for lever in levers():
-                default = "topology / scenario" if lever.default is None else lever.default
-                if lever.choices:
-                    solara.Select(
-                        lever.label,
-                        values=["", *lever.choices],
-                        value=form.value.get(lever.name, ""),
-                        on_value=lambda v, name=lever.name: form.set({**form.value, name: v}),
-                    )
-                elif lever.kind == "groups":
-                    field(lever.name, f"{lever.label}, e.g. USA KOR JPN; USA AUS", lever.help)
-                else:
-                    field(lever.name, f"{lever.label} (default {default})", lever.help)
+            run_field("surge", "surge factor")
+            run_field("surge_start", "surge from week")
+        run_field("steps", "horizon (weeks)")
+        sections = {
+            "lever": "Policy levers (blank: the scenario's value)",
+            "uncertainty": "Uncertainties: behaviour the world sets (blank: the scenario's value)",
+        }
+        for role, title in sections.items():
+            with solara.Details(title):
+                for lever in levers():
+                    if lever.role == role:
+                        lever_field(lever)
         solara.Button("Build models", on_click=rebuild, color="primary", block=True)
 
 

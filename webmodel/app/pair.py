@@ -8,39 +8,24 @@ Solara makes it testable in plain pytest and usable from a notebook.
 
 from __future__ import annotations
 
-import inspect
 import re
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from webmodel.coalition import scenario as scenario_module
 from webmodel.coalition.disruptions import Disruption
-from webmodel.coalition.scenario import Parameters, Scenario, ScenarioError, load_scenario
+from webmodel.coalition.parameters import RUN_SPECS, SCENARIO_SPECS, Spec
+from webmodel.coalition.scenario import Scenario, ScenarioError, load_scenario
 from webmodel.coalition.topology import resolve_web_ness
 from webmodel.core.metrics import compute_metrics, performance
 from webmodel.core.model import CoalitionModel
 
 CUSTOM_SCENARIO = "other file..."
-# Keyword arguments of CoalitionModel the app sets itself (everything else that is also a
-# scenario Parameter is a policy lever and gets a control of its own).
-_NOT_LEVERS = {
-    "scenario",
-    "topology",
-    "web_ness",
-    "firms",
-    "surge",
-    "surge_start",
-    "steps",
-    "disruptions",
-    "network",
-    "engine",
-    "rng",
-}
 MAX_FIRMS = 20_000  # beyond this one step and one frame take seconds; the app is for exploring
+APP_SURGE = 2.0  # the app compares the wirings under a demand surge, as `webmodel compare` does
 
 
 class SettingsError(ValueError):
@@ -81,60 +66,56 @@ def load_named_scenario(name: str, path: str = "") -> Scenario:
 
 @dataclass(frozen=True)
 class Lever:
-    """A policy lever: a keyword of CoalitionModel that overrides a scenario parameter."""
+    """A form field for one scenario parameter (a policy lever or an uncertainty), made from its
+    declaration: label, unit, valid values, default and help."""
 
-    name: str
-    kind: str  # "int", "float", "bool", "choice", "text" or "groups" (lists of states)
-    default: Any  # the built-in Parameters default (None: follows the topology / scenario)
-    help: str
-    choices: tuple[str, ...] = ()
+    spec: Spec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def kind(self) -> str:
+        """ "float", "int", "bool", "str" or "groups" (lists of state codes)."""
+        return self.spec.kind
+
+    @property
+    def role(self) -> str:
+        return self.spec.role
 
     @property
     def label(self) -> str:
         return self.name.replace("_", " ")
 
+    @property
+    def default(self) -> Any:
+        """The declared default (None: ``none_means``, e.g. follows the topology)."""
+        return self.spec.default
 
-def _parameter_help() -> dict[str, str]:
-    """First sentence of each attribute's description in the Parameters docstring."""
-    doc = inspect.getdoc(Parameters) or ""
-    found: dict[str, str] = {}
-    for match in re.finditer(r"^\s{4}(\w+): (.+?)(?=^\s{4}\w+: |\Z)", doc, re.M | re.S):
-        text = " ".join(match[2].split())
-        found[match[1]] = text.split(". ")[0].rstrip(".")
-    return found
+    @property
+    def unit(self) -> str:
+        return self.spec.unit
+
+    @property
+    def help(self) -> str:
+        return self.spec.help
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return ("true", "false") if self.kind == "bool" else self.spec.choices
+
+    @property
+    def rule(self) -> str:
+        """What a valid value is, in words (the declaration's rule)."""
+        return self.spec.rule()
 
 
 def levers() -> list[Lever]:
-    """The policy levers CoalitionModel takes now, in its signature's order.
-
-    Read from the signature (not a fixed list) so a lever added to the model shows up in the app
-    without touching it.
-    """
-    signature = inspect.signature(CoalitionModel.__init__)
-    parameter_fields = {f.name: f for f in fields(Parameters)}
-    help_text = _parameter_help()
-    out = []
-    for name, param in signature.parameters.items():
-        if name in _NOT_LEVERS or name == "self" or name not in parameter_fields:
-            continue
-        annotation = str(param.annotation)
-        default = parameter_fields[name].default
-        # A string lever's allowed values: scenario.py's NAME_RULES, e.g. RATIONING_RULES.
-        rules = tuple(getattr(scenario_module, f"{name.upper()}_RULES", ()))
-        if "Sequence[Sequence[str]]" in annotation:
-            kind, choices = "groups", ()
-        elif "bool" in annotation:
-            kind, choices = "bool", ("true", "false")
-        elif "str" in annotation:
-            kind, choices = ("choice", rules) if rules else ("text", ())
-        elif "int" in annotation:
-            kind, choices = "int", ()
-        elif "float" in annotation:
-            kind, choices = "float", ()
-        else:
-            continue
-        out.append(Lever(name, kind, default, help_text.get(name, ""), tuple(choices)))
-    return out
+    """A field for every scenario parameter, levers first, then uncertainties, each in
+    declaration order. Read from the declarations, so a new parameter shows up in the app."""
+    specs = list(SCENARIO_SPECS.values())
+    return [Lever(s) for role in ("lever", "uncertainty") for s in specs if s.role == role]
 
 
 # --- the form ------------------------------------------------------------------------------
@@ -149,92 +130,96 @@ class Settings:
     firms: int | None = None
     web_ness: tuple[float, float] = (0.0, 1.0)
     seed: int = 1
-    surge: float = 2.0
-    surge_start: int = 10
-    steps: int = 104
+    surge: float = APP_SURGE
+    surge_start: int = RUN_SPECS["surge_start"].default
+    steps: int = RUN_SPECS["steps"].default
     levers: dict[str, Any] = field(default_factory=dict)
+
+
+# The run settings the form shows: (form field, declaration, what the messages call it). The
+# app caps the firms, since it draws every one of them each week.
+RUN_FIELDS = {
+    "firms": (replace(RUN_SPECS["firms"], high=MAX_FIRMS), "firms"),
+    "surge": (RUN_SPECS["surge"], "surge factor"),
+    "surge_start": (RUN_SPECS["surge_start"], "surge start"),
+    "steps": (RUN_SPECS["steps"], "horizon"),
+    "web_ness_left": (RUN_SPECS["web_ness"], "web_ness (left)"),
+    "web_ness_right": (RUN_SPECS["web_ness"], "web_ness (right)"),
+}
 
 
 def default_form() -> dict[str, str]:
     """The form's fields as text, as the app shows them at start."""
+    defaults = Settings()
     form = {
-        "scenario": "default",
+        "scenario": defaults.scenario,
         "scenario_path": "",
         "firms": "",
-        "web_ness_left": "0",
-        "web_ness_right": "1",
-        "seed": "1",
-        "surge": "2",
-        "surge_start": "10",
-        "steps": "104",
+        "web_ness_left": f"{defaults.web_ness[0]:g}",
+        "web_ness_right": f"{defaults.web_ness[1]:g}",
+        "seed": str(defaults.seed),
+        "surge": f"{defaults.surge:g}",
+        "surge_start": str(defaults.surge_start),
+        "steps": str(defaults.steps),
     }
     form.update({lever.name: "" for lever in levers()})
     return form
 
 
-def _number(text: str, kind: type, problems: dict[str, str], name: str, what: str) -> Any:
+def _parsed(spec: Spec, text: str, problems: dict[str, str], key: str, what: str) -> Any:
+    """``text`` as a value of ``spec``, or None with the problem recorded under ``key``."""
     text = text.strip()
-    try:
-        return kind(text)
-    except ValueError:
-        noun = "a whole number" if kind is int else "a number"
-        problems[name] = f"{what} must be {noun}, got {text!r}" if text else f"{what} is required"
+    if not text:
+        problems[key] = f"{what} is required"
         return None
+    try:
+        return spec.parse(text)
+    except ValueError as err:
+        problems[key] = f"{what} {err}"
+        return None
+
+
+def _state_groups(text: str) -> list[list[str]]:
+    """'USA KOR JPN; USA AUS' (or with '-' and ','): groups of state codes."""
+    groups = [g.replace("-", " ").split() for g in re.split(r"[;,]", text)]
+    return [g for g in groups if g]
 
 
 def parse_form(form: Mapping[str, str]) -> Settings:
     """Check every field and build :class:`Settings`; raise :class:`SettingsError` listing all
-    problems at once (so the user fixes them in one go)."""
+    problems at once (so the user fixes them in one go). Each field is checked by its
+    parameter's declaration, and its message says the declaration's rule."""
     problems: dict[str, str] = {}
     get = lambda key: str(form.get(key, "") or "")  # noqa: E731
 
-    seed = _number(get("seed"), int, problems, "seed", "seed")
-    surge = _number(get("surge"), float, problems, "surge", "surge factor")
-    if surge is not None and not 0 <= surge <= 100:
-        problems["surge"] = f"surge factor must be between 0 and 100, got {surge:g}"
-    surge_start = _number(get("surge_start"), int, problems, "surge_start", "surge start")
-    if surge_start is not None and surge_start < 1:
-        problems["surge_start"] = f"surge start must be a week >= 1, got {surge_start}"
-    steps = _number(get("steps"), int, problems, "steps", "horizon")
-    if steps is not None and not 1 <= steps <= 2000:
-        problems["steps"] = f"horizon must be between 1 and 2000 weeks, got {steps}"
-    web_ness = []
-    for side in ("left", "right"):
-        key = f"web_ness_{side}"
-        value = _number(get(key), float, problems, key, f"web_ness ({side})")
-        if value is not None and not 0 <= value <= 1:
-            problems[key] = f"web_ness ({side}) must be between 0 and 1, got {value:g}"
-        web_ness.append(value)
-    firms = None
-    if get("firms").strip():
-        firms = _number(get("firms"), int, problems, "firms", "firms")
-        if firms is not None and not 1 <= firms <= MAX_FIRMS:
-            problems["firms"] = f"firms must be between 1 and {MAX_FIRMS:,}, got {firms}"
+    seed = None
+    try:
+        seed = int(get("seed").strip())
+    except ValueError:
+        text = get("seed").strip()
+        problems["seed"] = (
+            f"seed must be a whole number, got {text!r}" if text else "seed is required"
+        )
+    run: dict[str, Any] = {}
+    for key, (spec, what) in RUN_FIELDS.items():
+        if key == "firms" and not get(key).strip():
+            run[key] = None  # blank: the scenario's own firms
+            continue
+        run[key] = _parsed(spec, get(key), problems, key, what)
     lever_values: dict[str, Any] = {}
     for lever in levers():
         text = get(lever.name).strip()
         if not text:
             continue
-        if lever.kind in ("choice", "bool"):
-            if text not in lever.choices:
-                problems[lever.name] = f"{lever.label} must be one of {', '.join(lever.choices)}"
-            else:
-                lever_values[lever.name] = text == "true" if lever.kind == "bool" else text
-            continue
-        if lever.kind == "text":
-            lever_values[lever.name] = text
-            continue
         if lever.kind == "groups":
-            # "USA KOR JPN; USA AUS" (or with "-" and ","): groups of state codes.
-            groups = [g.replace("-", " ").split() for g in re.split(r"[;,]", text)]
-            groups = [g for g in groups if g]
-            if not groups:
+            groups = _state_groups(text)
+            problem = lever.spec.check(groups) if groups else "no groups given"
+            if problem:
                 problems[lever.name] = f"{lever.label}: give groups like 'USA KOR JPN; USA AUS'"
             else:
                 lever_values[lever.name] = groups
             continue
-        kind = int if lever.kind == "int" else float
-        value = _number(text, kind, problems, lever.name, lever.label)
+        value = _parsed(lever.spec, text, problems, lever.name, lever.label)
         if value is not None:
             lever_values[lever.name] = value
     scenario = get("scenario") or "default"
@@ -245,12 +230,12 @@ def parse_form(form: Mapping[str, str]) -> Settings:
     return Settings(
         scenario=scenario,
         scenario_path=get("scenario_path"),
-        firms=firms,
-        web_ness=(web_ness[0], web_ness[1]),
+        firms=run["firms"],
+        web_ness=(run["web_ness_left"], run["web_ness_right"]),
         seed=seed,
-        surge=surge,
-        surge_start=surge_start,
-        steps=steps,
+        surge=run["surge"],
+        surge_start=run["surge_start"],
+        steps=run["steps"],
         levers=lever_values,
     )
 

@@ -1,4 +1,7 @@
-"""Argument types for the command line: numbers checked against bounds, with clear messages."""
+"""Argument types for the command line: numbers checked against bounds, with clear messages.
+
+The model's parameters get theirs from their declarations (:mod:`webmodel.cli.options`).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,3 @@ def bounded(
 
 
 positive_int = bounded(int, 1, None, "a positive integer")
-non_negative_int = bounded(int, 0, None, "an integer >= 0")
-non_negative_float = bounded(float, 0, None, "a number >= 0")
-unit_float = bounded(float, 0, 1, "a number in [0, 1]")

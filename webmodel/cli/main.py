@@ -14,7 +14,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from webmodel.cli.argtypes import non_negative_float, non_negative_int, positive_int, unit_float
+from webmodel.cli.argtypes import positive_int
+from webmodel.cli.options import add_parameter_options, parameter_values
+from webmodel.coalition.parameters import SPECS
 from webmodel.coalition.scenario import Scenario, ScenarioError, load_scenario
 from webmodel.coalition.topology import TOPOLOGIES
 
@@ -43,42 +45,13 @@ def _add_scenario_options(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="scenario TOML file, or a built-in one by name: default, us_155mm (default: default)",
     )
-    p.add_argument(
-        "--firms",
-        type=positive_int,
-        metavar="N",
-        help="scale the scenario to about N firms, same proportions",
-    )
     p.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
 
 
-def _add_run_options(p: argparse.ArgumentParser, steps: int, surge: float) -> None:
-    p.add_argument(
-        "--steps",
-        type=positive_int,
-        default=steps,
-        metavar="N",
-        help=f"weeks to simulate (default {steps})",
-    )
-    p.add_argument(
-        "--surge",
-        type=non_negative_float,
-        default=surge,
-        metavar="FACTOR",
-        help=f"factor on final demand from --surge-start on (default {surge:g})",
-    )
-    p.add_argument(
-        "--surge-start",
-        type=positive_int,
-        default=10,
-        metavar="STEP",
-        help="first week of surged demand (default 10)",
-    )
-    p.add_argument(
-        "--rationing",
-        choices=("proportional", "priority"),
-        help="how a short supplier shares output (default: the scenario's)",
-    )
+def _add_run_options(p: argparse.ArgumentParser, names: list[str], surge: float) -> None:
+    """Every declared parameter in ``names`` as an option (from its declaration), and the
+    disruptions to add."""
+    add_parameter_options(p, names, defaults={"surge": surge})
     p.add_argument(
         "--disrupt",
         action="append",
@@ -87,55 +60,6 @@ def _add_run_options(p: argparse.ArgumentParser, steps: int, surge: float) -> No
         metavar="KIND[:TARGET]@START+DUR",
         help="add a disruption (repeatable), e.g. assembly:USA@12+8, state:KOR@10+20, "
         "random:0.2@10+8~4 (linear recovery over 4 weeks); see docs/disruptions.md",
-    )
-    levers = p.add_argument_group("policy levers (default: the scenario's; see docs/levers.md)")
-    levers.add_argument(
-        "--capacity-headroom",
-        type=non_negative_float,
-        metavar="SHARE",
-        help="extra capacity on every firm, e.g. 0.2 = +20%%",
-    )
-    levers.add_argument(
-        "--border-delay",
-        type=non_negative_int,
-        metavar="WEEKS",
-        help="weeks every cross-border shipment waits (FMS / export licensing)",
-    )
-    levers.add_argument(
-        "--cyber-hardening",
-        type=unit_float,
-        metavar="P",
-        help="chance a firm resists its IT vendor's outage",
-    )
-    levers.add_argument(
-        "--suppliers-per-input",
-        type=positive_int,
-        metavar="K",
-        help="suppliers per input in the production web",
-    )
-    levers.add_argument(
-        "--coproduction-share",
-        type=unit_float,
-        metavar="SHARE",
-        help="share of allied assembly kept in the allies",
-    )
-    levers.add_argument(
-        "--contracting",
-        choices=("topology", "lowest-cost", "best-value"),
-        help="single sourcing by lowest cost, or best-value multi-sourcing, in every "
-        "topology (default: hub-and-spokes single, web multi)",
-    )
-    levers.add_argument(
-        "--stockpile-weeks",
-        type=non_negative_float,
-        metavar="WEEKS",
-        help="each state's end-item stockpile, in weeks of demand",
-    )
-    levers.add_argument(
-        "--subtier-visibility",
-        action="store_true",
-        default=None,
-        help="buyers see every maker when they look for a substitute",
     )
 
 
@@ -146,32 +70,16 @@ def _load(args: argparse.Namespace) -> Scenario:
     return scenario
 
 
-def _model(
-    scenario: Scenario,
-    args: argparse.Namespace,
-    topology: str | None,
-    web_ness: float | None,
-    network=None,
-):
+def _model(scenario: Scenario, args: argparse.Namespace, network=None, **fixed):
+    """The model the options describe (``fixed`` overrides them, e.g. compare's topology).
+    ``firms`` is not passed: :func:`_load` has scaled the scenario already."""
     from webmodel.core.model import CoalitionModel
 
+    given = {k: v for k, v in parameter_values(args).items() if k != "firms"}
     return CoalitionModel(
-        scenario=scenario,
-        topology=topology or "production-web",
-        web_ness=web_ness,
-        surge=args.surge,
-        surge_start=args.surge_start,
-        steps=args.steps,
-        rationing=args.rationing,
+        scenario,
+        **{**given, **fixed},
         disruptions=args.disrupt,
-        capacity_headroom=args.capacity_headroom,
-        border_delay=args.border_delay,
-        cyber_hardening=args.cyber_hardening,
-        suppliers_per_input=args.suppliers_per_input,
-        coproduction_share=args.coproduction_share,
-        contracting=args.contracting,
-        stockpile_weeks=args.stockpile_weeks,
-        subtier_visibility=args.subtier_visibility,
         network=network,
         rng=args.seed,
     )
@@ -203,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import webmodel.core.model  # noqa: F401  (import Mesa before the clock starts)
 
     start = time.perf_counter()
-    model = _model(scenario, args, args.topology, args.web_ness, network).run()
+    model = _model(scenario, args, network).run()
     elapsed = time.perf_counter() - start
     result = totals(model)
     metrics = compute_metrics(model)
@@ -253,7 +161,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     scenario = _load(args)
     results = {}
     for topology in TOPOLOGIES:
-        model = _model(scenario, args, topology, None).run()
+        model = _model(scenario, args, topology=topology, web_ness=None).run()
         results[topology] = (model, totals(model))
     hs, web = results["hub-and-spokes"][1], results["production-web"][1]
     if args.json:
@@ -382,17 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run one model and summarise deliveries against demand.",
     )
     _add_scenario_options(run)
-    run.add_argument("--topology", choices=tuple(TOPOLOGIES), default="production-web")
-    run.add_argument(
-        "--web-ness",
-        type=unit_float,
-        metavar="W",
-        help="dial in [0, 1] from hub-and-spokes to web (overrides --topology)",
-    )
     run.add_argument(
         "--network", metavar="FILE", help="use the wiring in a GraphML or node-link JSON file"
     )
-    _add_run_options(run, steps=104, surge=1.0)
+    _add_run_options(run, list(SPECS), surge=1.0)
     run.add_argument(
         "--json", action="store_true", help="print one JSON object with params and totals"
     )
@@ -408,7 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
         "a demand surge, and compare deliveries per end item and per state.",
     )
     _add_scenario_options(compare)
-    _add_run_options(compare, steps=104, surge=2.0)
+    # Both wirings are run, so the wiring itself is not an option here.
+    wiring = ("topology", "web_ness")
+    _add_run_options(compare, [n for n in SPECS if n not in wiring], surge=2.0)
     compare.add_argument("--json", action="store_true", help="print totals as JSON")
     compare.set_defaults(func=cmd_compare)
 
@@ -418,8 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Wire the scenario and export the network.",
     )
     _add_scenario_options(network)
-    network.add_argument("--topology", choices=tuple(TOPOLOGIES), default="production-web")
-    network.add_argument("--web-ness", type=unit_float, metavar="W")
+    add_parameter_options(network, ["topology", "web_ness", "firms"])
     network.add_argument("--out", required=True, metavar="FILE.graphml|FILE.json")
     network.set_defaults(func=cmd_network)
 
@@ -462,11 +364,13 @@ def build_parser() -> argparse.ArgumentParser:
     # Commands that live beside their subsystems.
     from webmodel.cli.app import register as register_app
     from webmodel.cli.findings import register as register_findings
+    from webmodel.cli.parameters import register as register_parameters
     from webmodel.cli.sweep import register as register_sweep
 
     register_sweep(sub)
     register_findings(sub)
     register_app(sub)
+    register_parameters(sub)
     return parser
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import math
 import numbers
 import typing
@@ -65,8 +66,10 @@ class Spec:
 
     @property
     def option(self) -> str:
-        """The command-line option: ``--target-cover-weeks``."""
-        return "--" + self.name.replace("_", "-")
+        """The command-line option: ``--target-cover-weeks``; a list is given one item per
+        option, so its option is singular (``--platform USA,KOR,JPN --platform USA,AUS``)."""
+        name = self.name.removesuffix("s") if self.kind == "groups" else self.name
+        return "--" + name.replace("_", "-")
 
     def rule(self) -> str:
         """What a valid value is, in words: 'a number >= 1 (weeks)'."""
@@ -113,6 +116,33 @@ class Spec:
         if ok:
             return None
         return f"must be {self.rule()}, got {value!r}"
+
+    def parse(self, text: str) -> Any:
+        """A value typed as text (a command-line option, an app field), checked.
+
+        Raises:
+            ValueError: ``must be <rule>, got '<text>'``; the caller adds which field it was.
+        """
+        text = text.strip()
+        value: Any = text
+        try:
+            if self.kind == "int":
+                value = int(text)
+            elif self.kind == "float":
+                value = float(text)
+            elif self.kind == "bool":
+                value = {"true": True, "false": False}[text.lower()]
+            elif self.kind == "groups":
+                raise ValueError("state groups are not parsed from one text")
+        except (KeyError, ValueError):
+            raise ValueError(f"must be {self.rule()}, got {text!r}") from None
+        if self.check(value) is not None:
+            raise ValueError(f"must be {self.rule()}, got {text!r}")
+        return self.coerce(value)
+
+    def default_text(self) -> str:
+        """What an unset value means, in words: '1.25', 'the topology's end point'."""
+        return self.none_means if self.default is None else _show(self.default).strip("`")
 
     def coerce(self, value: Any) -> Any:
         """The validated value in its declared type (ints for float fields become floats,
@@ -324,6 +354,51 @@ def problems_with(
         elif (problem := spec.check(value)) is not None:
             problems.append(f"{where}.{key}: {problem}")
     return problems
+
+
+def keyword_parameters() -> list[inspect.Parameter]:
+    """Every parameter as a keyword-only argument of a run (``CoalitionModel``'s signature).
+
+    Run settings default to their declaration; scenario parameters default to ``None``, which
+    keeps the scenario's value.
+    """
+    hints = {**typing.get_type_hints(RunSettings), **typing.get_type_hints(Parameters)}
+    return [
+        inspect.Parameter(
+            spec.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=spec.default if spec.scope == "run" else None,
+            annotation=hints[spec.name] if spec.scope == "run" else hints[spec.name] | None,
+        )
+        for spec in SPECS.values()
+    ]
+
+
+def split_arguments(
+    values: dict[str, Any], where: str = "CoalitionModel()"
+) -> tuple[RunSettings, dict[str, Any]]:
+    """A run's keyword arguments as its :class:`RunSettings` (declared defaults where not
+    given) and the scenario parameters it overrides (``None``: keep the scenario's).
+
+    The run settings are checked here; the overrides are checked by
+    :meth:`~webmodel.coalition.scenario.Scenario.with_parameters`, against the scenario.
+
+    Raises:
+        TypeError: an unknown name (with the closest known one), as for any keyword.
+        ValueError: a run setting outside its declaration; the message names each one.
+    """
+    for name in values:
+        if name not in SPECS:
+            raise TypeError(
+                f"{where} got an unexpected keyword argument {name!r}{suggest(name, SPECS)}"
+            )
+    run = {k: v for k, v in values.items() if k in RUN_SPECS}
+    problems = [f"{k}: {p}" for k, v in run.items() if (p := RUN_SPECS[k].check(v)) is not None]
+    if problems:
+        raise ValueError("invalid run settings:\n" + "\n".join(f"  - {p}" for p in problems))
+    settings = RunSettings(**{k: RUN_SPECS[k].coerce(v) for k, v in run.items()})
+    overrides = {k: v for k, v in values.items() if k in SCENARIO_SPECS and v is not None}
+    return settings, overrides
 
 
 def make_parameters(values: dict[str, Any]) -> Parameters:

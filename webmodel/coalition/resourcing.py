@@ -64,7 +64,7 @@ def find_substitutes(model: CoalitionModel, links: np.ndarray) -> list[Substitut
     engine = model.engine
     n_states = len(net.state_codes)
     spare = np.maximum(
-        model.dynamics.alpha_max * engine.availability * engine.capacity - engine.production, 0.0
+        model.parameters.alpha_max * engine.availability * engine.capacity - engine.production, 0.0
     )
     scale = max(float(spare.max()), 1e-300)
     # A maker that could not serve its own orders last week is short of inputs, and one with

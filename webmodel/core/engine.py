@@ -13,35 +13,20 @@ pipeline is written with one slice per (product, lead time) group instead of a s
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 import numpy as np
 
 from webmodel.coalition.network import Network
+from webmodel.coalition.parameters import Parameters
 from webmodel.core.recorder import Recorder
-
-
-@dataclass(frozen=True)
-class Dynamics:
-    """Behavioural parameters used by both engines (see ``Parameters``)."""
-
-    target_cover_weeks: float = 4.0
-    adjustment_time: float = 4.0
-    alpha_max: float = 1.25
-    alpha_time: float = 8.0
-    rationing: str = "proportional"
-    investment_decision_weeks: int = 26
-    investment_build_weeks: int = 130
-    investment_share: float = 0.25
-    resourcing_weeks: int = 4
 
 
 class ArrayEngine:
     """Owns the per-firm, per-slot and per-link state arrays and advances them one week."""
 
-    def __init__(self, network: Network, dynamics: Dynamics) -> None:
+    def __init__(self, network: Network, parameters: Parameters) -> None:
         self.network = net = network
-        self.dynamics = dynamics
+        self.parameters = parameters
         self.n_products = net.scenario.bom().coefficients.shape[0]
         self.n_firms = net.n_firms
         self.n_slots = net.n_slots
@@ -67,7 +52,7 @@ class ArrayEngine:
         flow = net.baseline_link_flow()[self.link_order]
         self.baseline_flow = flow
         base_out = net.baseline_output
-        self.stock = dynamics.target_cover_weeks * self.slot_coef * base_out[self.slot_firm]
+        self.stock = parameters.target_cover_weeks * self.slot_coef * base_out[self.slot_firm]
         self.order = flow.copy()  # orders standing at the start of week 1
         self.backlog = np.zeros(len(flow))
         self.in_transit = flow * self.lead
@@ -157,7 +142,7 @@ class ArrayEngine:
     # --- the step ---------------------------------------------------------------------------
     def step(self, week: int, final_demand: np.ndarray, recorder: Recorder) -> None:
         """Advance one week. ``final_demand`` is each state slot's new demand this week."""
-        d = self.dynamics
+        d = self.parameters
         nfl = self.n_firm_links
         # 1. New capacity ordered investment_build_weeks ago starts producing.
         if week in self.arriving:
@@ -289,7 +274,7 @@ class ArrayEngine:
 
     def _ration(self, production: np.ndarray, wanted: np.ndarray) -> np.ndarray:
         """What each link receives from its supplier's output this week."""
-        if self.dynamics.rationing == "priority":
+        if self.parameters.rationing == "priority":
             # Inoue & Todo: orders up to the pre-shock level first, the excess after.
             first = np.minimum(wanted, self.baseline_flow)
             first_total = np.bincount(self.supplier, first, minlength=self.n_firms)

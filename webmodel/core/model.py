@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import mesa
 import numpy as np
@@ -17,11 +19,12 @@ from webmodel.coalition.disruptions import (
     parse_disruption,
 )
 from webmodel.coalition.network import Network
+from webmodel.coalition.parameters import keyword_parameters, split_arguments
 from webmodel.coalition.resourcing import find_substitutes
 from webmodel.coalition.scenario import Scenario, load_scenario
 from webmodel.coalition.topology import build_network
 from webmodel.core.agents import Firm, State
-from webmodel.core.engine import ArrayEngine, Dynamics
+from webmodel.core.engine import ArrayEngine
 from webmodel.core.recorder import Recorder
 from webmodel.core.reference import ReferenceEngine
 
@@ -31,102 +34,51 @@ ENGINES = {"array": ArrayEngine, "reference": ReferenceEngine}
 class CoalitionModel(mesa.Model):
     """States and firms trading along a bill of materials, stepped weekly.
 
-    Every argument is a keyword with a default, so the model plugs into parameter scans and
-    Solara's ``type(model)(**params)``. Behavioural parameters left as ``None`` take the
-    scenario's values.
+    Every parameter declared in :mod:`webmodel.coalition.parameters` is a keyword argument
+    (``CoalitionModel(topology="hub-and-spokes", surge=2, alpha_max=1.5, rng=1)``), so the
+    model plugs into parameter scans and Solara's ``type(model)(**params)``; the class's
+    signature lists them all (``help(CoalitionModel)``, ``webmodel parameters``). The run
+    settings (topology, web_ness, firms, surge, surge_start, steps) default to their
+    declarations; a scenario parameter left as ``None`` keeps the scenario's value.
 
     Args:
-        scenario: a :class:`Scenario`, a path to a scenario TOML file, or None for the default.
-        topology: "hub-and-spokes" or "production-web".
-        web_ness: a dial in [0, 1] between the two; overrides ``topology`` when given.
-        firms: scale the scenario to about this many firms (same proportions).
-        surge: factor on final demand from week ``surge_start`` on (1 = no surge).
-        surge_start: first week of surged demand.
-        steps: planned horizon in weeks (``run()`` goes this far; stepping may go further).
-        target_cover_weeks, adjustment_time, alpha_max, alpha_time, suppliers_per_input,
-            rationing, contract_utilisation, capacity_headroom, stockpile_weeks,
-            investment_decision_weeks, investment_build_weeks, investment_share,
-            resourcing_weeks, qualification_weeks, subtier_visibility, border_delay,
-            cyber_hardening, coproduction_share, contracting, platforms: override the
-            scenario's :class:`~webmodel.coalition.scenario.Parameters` (the policy levers; see
-            docs/levers.md).
+        scenario: a :class:`Scenario`, a path to a scenario TOML file, a built-in scenario's
+            name, or None for the default.
         disruptions: shocks to schedule, as :class:`Disruption` or specs like
             "assembly:USA@12+8" (added to the scenario's own).
         network: a pre-built :class:`Network` (e.g. loaded from GraphML) instead of wiring one.
         engine: "array" (fast, default) or "reference" (the per-agent specification).
         rng: seed or numpy Generator; the same seed gives the same wiring and results.
+        **parameters: any declared parameter, by name (see docs/levers.md).
+
+    Raises:
+        TypeError: an unknown parameter name (the message suggests the closest one).
+        ValueError: a value outside its declaration (the message names the parameter);
+            :class:`~webmodel.coalition.scenario.ScenarioError` for scenario parameters.
     """
 
     def __init__(
         self,
         scenario: Scenario | str | Path | None = None,
-        topology: str = "production-web",
-        web_ness: float | None = None,
-        firms: int | None = None,
-        surge: float = 1.0,
-        surge_start: int = 10,
-        steps: int = 104,
-        target_cover_weeks: float | None = None,
-        adjustment_time: float | None = None,
-        alpha_max: float | None = None,
-        alpha_time: float | None = None,
-        suppliers_per_input: int | None = None,
-        rationing: str | None = None,
-        contract_utilisation: float | None = None,
-        capacity_headroom: float | None = None,
-        stockpile_weeks: float | None = None,
-        investment_decision_weeks: int | None = None,
-        investment_build_weeks: int | None = None,
-        investment_share: float | None = None,
-        resourcing_weeks: int | None = None,
-        qualification_weeks: int | None = None,
-        subtier_visibility: bool | None = None,
-        border_delay: int | None = None,
-        cyber_hardening: float | None = None,
-        coproduction_share: float | None = None,
-        contracting: str | None = None,
-        platforms: Sequence[Sequence[str]] | None = None,
+        *,
         disruptions: Sequence[Disruption | str] | None = None,
         network: Network | None = None,
         engine: str = "array",
         rng: int | np.random.Generator | None = None,
+        **parameters: Any,
     ) -> None:
-        super().__init__(rng=rng)
-        self.seed = int(rng) if isinstance(rng, int | np.integer) else None
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-        if surge < 0:
-            raise ValueError(f"surge must be >= 0, got {surge}")
-        if steps < 1:
-            raise ValueError(f"steps must be >= 1, got {steps}")
+        run, overrides = split_arguments(parameters)
+        super().__init__(rng=rng)
+        self.seed = int(rng) if isinstance(rng, int | np.integer) else None
         if network is not None:
             scenario = network.scenario
         elif not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
-        if firms is not None:
-            scenario = scenario.scaled(firms)
-        scenario = scenario.with_parameters(
-            target_cover_weeks=target_cover_weeks,
-            adjustment_time=adjustment_time,
-            alpha_max=alpha_max,
-            alpha_time=alpha_time,
-            suppliers_per_input=suppliers_per_input,
-            rationing=rationing,
-            contract_utilisation=contract_utilisation,
-            capacity_headroom=capacity_headroom,
-            stockpile_weeks=stockpile_weeks,
-            investment_decision_weeks=investment_decision_weeks,
-            investment_build_weeks=investment_build_weeks,
-            investment_share=investment_share,
-            resourcing_weeks=resourcing_weeks,
-            qualification_weeks=qualification_weeks,
-            subtier_visibility=subtier_visibility,
-            border_delay=border_delay,
-            cyber_hardening=cyber_hardening,
-            coproduction_share=coproduction_share,
-            contracting=contracting,
-            platforms=platforms,
-        ).with_levers()
+        if run.firms is not None:
+            scenario = scenario.scaled(run.firms)
+        scenario = scenario.with_parameters(**overrides).with_levers()
         # Mesa 3.5 reserves `Model.scenario` for its experimental scenarios; ours is the coalition.
         self.coalition = scenario
         self.bom = scenario.bom()
@@ -140,28 +92,19 @@ class CoalitionModel(mesa.Model):
             )
         wiring_rng, self.event_rng, vendor_rng = self.rng.spawn(3)
         if network is None:
-            network = build_network(scenario, topology, web_ness, wiring_rng)
+            network = build_network(scenario, run.topology, run.web_ness, wiring_rng)
         else:
             network = network.copy()  # re-sourcing changes this model's links only
         self.network = network
         self.topology = network.topology
         self.web_ness = network.web_ness
-        self.surge = float(surge)
-        self.surge_start = int(surge_start)
-        self.steps_planned = int(steps)
+        self.run_settings = run  # as asked (topology and web_ness above are as wired)
+        self.surge = run.surge
+        self.surge_start = run.surge_start
+        self.steps_planned = run.steps
         self.week = 0
-        self.dynamics = Dynamics(
-            target_cover_weeks=params.target_cover_weeks,
-            adjustment_time=params.adjustment_time,
-            alpha_max=params.alpha_max,
-            alpha_time=params.alpha_time,
-            rationing=params.rationing,
-            investment_decision_weeks=params.investment_decision_weeks,
-            investment_build_weeks=params.investment_build_weeks,
-            investment_share=params.investment_share,
-            resourcing_weeks=params.resourcing_weeks,
-        )
-        self.engine = ENGINES[engine](network, self.dynamics)
+        self.parameters = params  # the behavioural parameters in force (the scenario's)
+        self.engine = ENGINES[engine](network, params)
         self.engine_name = engine
         state_slots = network.slot_firm < 0
         self.slot_states = [network.state_codes[s] for s in network.slot_state[state_slots]]
@@ -319,3 +262,15 @@ class CoalitionModel(mesa.Model):
             for k, (code, item) in enumerate(zip(self.slot_states, self.slot_items, strict=True))
             if code == state
         }
+
+
+def _signature() -> inspect.Signature:
+    """``CoalitionModel.__init__`` with every declared parameter spelled out as a keyword, so
+    that ``inspect.signature``, ``help()``, notebooks and Solara see them all."""
+    actual = inspect.signature(CoalitionModel.__init__, eval_str=True)
+    before = [p for p in actual.parameters.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
+    after = [p for p in actual.parameters.values() if p.kind is p.KEYWORD_ONLY]
+    return actual.replace(parameters=[*before, *keyword_parameters(), *after])
+
+
+CoalitionModel.__init__.__signature__ = _signature()  # type: ignore[attr-defined]

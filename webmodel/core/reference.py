@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from webmodel.coalition.network import Network
-from webmodel.core.engine import Dynamics
+from webmodel.coalition.parameters import Parameters
 from webmodel.core.recorder import Recorder
 
 
@@ -80,9 +80,9 @@ class RefFirm:
 class ReferenceEngine:
     """Plain per-agent implementation of :class:`webmodel.core.engine.ArrayEngine`."""
 
-    def __init__(self, network: Network, dynamics: Dynamics) -> None:
+    def __init__(self, network: Network, parameters: Parameters) -> None:
         self.network = net = network
-        self.dynamics = dynamics
+        self.parameters = parameters
         self.n_products = len(net.scenario.products)
         base = net.baseline_output
         self.firms = [
@@ -104,7 +104,7 @@ class ReferenceEngine:
             )
             if owner is not None:
                 owner.inputs.append(slot)
-                slot.stock = dynamics.target_cover_weeks * slot.coef * float(base[f])
+                slot.stock = parameters.target_cover_weeks * slot.coef * float(base[f])
             self.slots.append(slot)
         self.state_slots = [s for s in self.slots if s.owner is None]
         self.search_requests: np.ndarray | None = None
@@ -174,7 +174,7 @@ class ReferenceEngine:
             link.open = float(level)
 
     def step(self, week: int, final_demand: np.ndarray, recorder: Recorder) -> None:
-        d = self.dynamics
+        d = self.parameters
         # 1. Capacity investments that are due.
         for firm in self.firms:
             if week in firm.arrivals:
@@ -305,7 +305,7 @@ class ReferenceEngine:
 
     def _ration(self, firm: RefFirm) -> list[float]:
         """Each customer's share of the firm's output this week."""
-        if self.dynamics.rationing == "priority":
+        if self.parameters.rationing == "priority":
             first = [min(link.deliverable, link.baseline_flow) for link in firm.customers]
             first_total = sum(first)
             share = min(1.0, firm.production / first_total) if first_total > 0 else 0.0

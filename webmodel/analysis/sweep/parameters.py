@@ -1,9 +1,11 @@
-"""What a sweep can vary: the keyword parameters of ``CoalitionModel``, read at run time.
+"""What a sweep can vary: every declared parameter, and the model's own keywords.
 
-The model gains parameters as the project grows (policy levers, disruptions), so the list, the
-types and the defaults are introspected from ``CoalitionModel.__init__`` every time rather than
-copied here. Only the ranges below are ours: they give a clear message before any model is built.
-The model's own validation (tried on probe models before a sweep starts) covers the rest.
+The factor names, types, defaults and valid values come from the declarations
+(:data:`~webmodel.coalition.parameters.SPECS`), in the order of ``CoalitionModel``'s signature;
+two keywords of the model itself are factors too: ``scenario`` (a scenario file per level) and
+``disruptions`` (a list of disruption specs). Values are checked here, with the declarations'
+messages, before any model is built; the model's own validation (tried on probe models before a
+sweep starts) covers the rest.
 """
 
 from __future__ import annotations
@@ -20,28 +22,14 @@ from typing import Any
 
 import pyarrow as pa
 
+from webmodel.coalition.parameters import SPECS, Spec
+
 # Not experiment parameters: a pre-built network cannot go in a TOML file, the engine is a
 # numerical detail (the reference engine is for tests), and seeds come from the root seed.
 EXCLUDED = ("network", "engine", "rng")
 
-# Numeric ranges (inclusive; None = unbounded) checked before any model is built.
-RANGES: dict[str, tuple[float | None, float | None]] = {
-    "web_ness": (0.0, 1.0),
-    "surge": (0.0, None),
-    "steps": (1, None),
-    "surge_start": (1, None),
-    "firms": (1, None),
-}
-
-
-def _choices() -> dict[str, tuple[str, ...]]:
-    from webmodel.coalition.parameters import RATIONING_RULES, TOPOLOGIES
-
-    return {"topology": tuple(TOPOLOGIES), "rationing": tuple(RATIONING_RULES)}
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+# The kinds of value a declared parameter takes, by its declared kind.
+_SPEC_KINDS = {"float": "float", "int": "int", "bool": "bool", "str": "str", "groups": "sequence"}
 
 
 @dataclass(frozen=True)
@@ -55,6 +43,7 @@ class ParameterInfo:
     name: str
     default: Any
     kinds: frozenset[str]
+    spec: Spec | None = None  # the declaration (None for the model's own keywords)
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -94,16 +83,8 @@ class ParameterInfo:
             ok = "other" in kinds
         if not ok:
             return f"must be {self.describe()}, got {value!r}"
-        choices = _choices().get(self.name)
-        if choices and isinstance(value, str) and value not in choices:
-            return f"must be one of {', '.join(choices)}, got {value!r}"
-        bounds = RANGES.get(self.name)
-        if bounds and _is_number(value):
-            low, high = bounds
-            if (low is not None and value < low) or (high is not None and value > high):
-                lo = "-inf" if low is None else f"{low:g}"
-                hi = "inf" if high is None else f"{high:g}"
-                return f"must be in [{lo}, {hi}], got {value!r}"
+        if self.spec is not None and value is not None:
+            return self.spec.check(value)  # bounds, choices, the shape of state groups
         return None
 
     def coerce(self, value: Any) -> Any:
@@ -136,42 +117,28 @@ def _kinds_of(hint: Any) -> frozenset[str]:
     return frozenset({"other"})
 
 
-def _kinds_from_text(text: str) -> frozenset[str]:
-    """Fallback when an annotation cannot be resolved: read its text."""
-    kinds = set()
-    for part in text.replace(" ", "").split("|"):
-        words = {"bool": "bool", "int": "int", "float": "float", "str": "str", "None": "none"}
-        if part in words:
-            kinds.add(words[part])
-        elif part.startswith(("Sequence[", "list[", "tuple[")):
-            kinds.add("sequence")
-        else:
-            kinds.add("other")
-    return frozenset(kinds)
+def _kinds_of_spec(spec: Spec) -> frozenset[str]:
+    """A declared parameter's kinds; ``None`` is allowed where it is declared to mean something,
+    and for every scenario parameter (it keeps the scenario's value)."""
+    none = spec.nullable or spec.scope == "scenario"
+    return frozenset({_SPEC_KINDS[spec.kind], *(["none"] if none else [])})
 
 
 @cache
 def model_parameters() -> dict[str, ParameterInfo]:
-    """Every keyword parameter of ``CoalitionModel.__init__`` that an experiment may set."""
+    """Every keyword of ``CoalitionModel`` that an experiment may set, in its signature's order:
+    the declared parameters and the model's own ``scenario`` and ``disruptions``."""
     from webmodel.core.model import CoalitionModel
 
     signature = inspect.signature(CoalitionModel.__init__)
-    try:
-        hints = typing.get_type_hints(CoalitionModel.__init__)
-    except Exception:  # an annotation that names something only imported for type checking
-        hints = {}
+    hints = typing.get_type_hints(CoalitionModel.__init__)
     out = {}
     for name, param in signature.parameters.items():
         if name == "self" or name in EXCLUDED:
             continue
-        if param.kind not in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY):
-            continue
-        if name in hints:
-            kinds = _kinds_of(hints[name])
-        elif isinstance(param.annotation, str):
-            kinds = _kinds_from_text(param.annotation)
-        else:
-            kinds = frozenset({"other"})
         default = None if param.default is inspect.Parameter.empty else param.default
-        out[name] = ParameterInfo(name, default, kinds)
+        if name in SPECS:
+            out[name] = ParameterInfo(name, default, _kinds_of_spec(SPECS[name]), SPECS[name])
+        else:
+            out[name] = ParameterInfo(name, default, _kinds_of(hints[name]))
     return out
