@@ -30,10 +30,10 @@ from webmodel.app.pair import (
     CUSTOM_SCENARIO,
     ModelPair,
     SettingsError,
-    builtin_scenarios,
     default_form,
     levers,
     parse_form,
+    scenario_choices,
 )
 from webmodel.coalition.scenario import ScenarioError
 
@@ -320,7 +320,7 @@ def SettingsForm(
         )
 
     with solara.Card("Settings", margin=0, classes=["webmodel-settings"]):
-        scenarios = [*builtin_scenarios(), CUSTOM_SCENARIO]
+        scenarios = [*scenario_choices(), CUSTOM_SCENARIO]
         solara.Select(
             "scenario",
             values=scenarios,
