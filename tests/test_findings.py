@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from webmodel.analysis.findings import write_findings
-from webmodel.analysis.findings.effects import Experiment, parse_disruption, power_law_exponent
+from webmodel.analysis.findings.effects import LabelledRuns, kind_and_duration, power_law_exponent
 from webmodel.analysis.sweep import build_plan, load_experiment, open_workers, run_sweep
 from webmodel.cli import main
 
@@ -59,7 +59,7 @@ def test_paired_difference_matches_duckdb(results):
           and h.disruptions like '%random:0.1@10+8%'
     """
     expected = duckdb.connect().execute(sql).fetchall()[0][0]
-    paired = Experiment.load(results / "disruptions").web_minus_hub(
+    paired = LabelledRuns.load(results / "disruptions").web_minus_hub(
         "loss_area", disruptions="random:0.1@10+8"
     )
     assert paired.difference is not None and paired.difference.n == 3
@@ -75,7 +75,7 @@ def test_tables_and_figures_are_written(results, tmp_path):
     assert "uv run webmodel sweep experiments/surge.toml" in text
     assert (tmp_path / "disruptions_loss.png").stat().st_size > 10_000
     row = next(line for line in text.splitlines() if line.startswith("| random:0.1 | 8 |"))
-    paired = Experiment.load(results / "disruptions").web_minus_hub(
+    paired = LabelledRuns.load(results / "disruptions").web_minus_hub(
         "loss_area", disruptions="random:0.1@10+8"
     )
     shown = float(re.split(r"\s*\|\s*", row)[5].split(" ")[0])
@@ -90,9 +90,11 @@ def test_unknown_section_is_an_error(results, tmp_path, capsys):
 
 
 def test_disruption_labels_parse():
-    assert parse_disruption("random:0.1@20+8") == ("random:0.1", 8)
-    assert parse_disruption("targeted:0.1:betweenness@20+26") == ("targeted:0.1:betweenness", 26)
-    assert parse_disruption("none") is None
+    assert kind_and_duration("random:0.1@20+8") == ("random:0.1", 8)
+    assert kind_and_duration("targeted:0.1:betweenness@20+26") == ("targeted:0.1:betweenness", 26)
+    assert kind_and_duration("state:KOR@10+8~4") == ("state:KOR", 8)
+    assert kind_and_duration("none") is None
+    assert kind_and_duration("random:0.1@10+4,state:KOR@10+4") is None
 
 
 def test_power_law_exponent_recovers_a_known_exponent():

@@ -18,7 +18,7 @@ import pytest
 from webmodel.analysis.sweep.parameters import model_parameters
 from webmodel.app.pair import RUN_FIELDS, SettingsError, default_form, levers, parse_form
 from webmodel.cli import build_parser, main
-from webmodel.cli.parameters import END, START, with_table
+from webmodel.cli.parameters import TABLE_END, TABLE_START, with_table
 from webmodel.coalition.parameters import (
     RUN_SPECS,
     SCENARIO_SPECS,
@@ -158,7 +158,7 @@ def test_every_parameter_is_in_the_docs_table() -> None:
         "docs/levers.md's parameter table is stale: regenerate it with "
         "`uv run webmodel parameters --update docs/levers.md`"
     )
-    table = text.split(START)[1].split(END)[0]
+    table = text.split(TABLE_START)[1].split(TABLE_END)[0]
     for spec in SPECS.values():
         assert f"| `{spec.name}` | `{spec.option}` | {spec.role} |" in table
 
@@ -171,9 +171,9 @@ def test_parameters_command(capsys, tmp_path: Path) -> None:
     out = capsys.readouterr().out
     assert out == parameter_table("setting") and "`steps`" in out and "`alpha_max`" not in out
     doc = tmp_path / "doc.md"
-    doc.write_text(f"# Title\n\n{START}\nold\n{END}\nafter\n")
+    doc.write_text(f"# Title\n\n{TABLE_START}\nold\n{TABLE_END}\nafter\n")
     assert main(["parameters", "--update", str(doc)]) == 0
-    assert doc.read_text() == f"# Title\n\n{START}\n{parameter_table()}{END}\nafter\n"
+    assert doc.read_text() == f"# Title\n\n{TABLE_START}\n{parameter_table()}{TABLE_END}\nafter\n"
     doc.write_text("no markers\n")
     assert main(["parameters", "--update", str(doc)]) == 2
     assert "needs one <!-- parameters:start -->" in capsys.readouterr().err

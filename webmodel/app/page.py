@@ -33,10 +33,10 @@ from webmodel.app.pair import (
     Lever,
     ModelPair,
     SettingsError,
-    builtin_scenarios,
     default_form,
     levers,
     parse_form,
+    scenario_choices,
 )
 from webmodel.coalition.scenario import ScenarioError
 
@@ -352,7 +352,7 @@ def SettingsForm(
             field(lever.name, lever.label, hint, f"valid: {lever.rule}", unit)
 
     with solara.Card("Settings", margin=0, classes=["webmodel-settings"]):
-        scenarios = [*builtin_scenarios(), CUSTOM_SCENARIO]
+        scenarios = [*scenario_choices(), CUSTOM_SCENARIO]
         solara.Select(
             "scenario",
             values=scenarios,

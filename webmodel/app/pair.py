@@ -18,7 +18,7 @@ from typing import Any
 
 from webmodel.coalition.disruptions import Disruption
 from webmodel.coalition.parameters import RUN_SPECS, SCENARIO_SPECS, Spec
-from webmodel.coalition.scenario import Scenario, ScenarioError, load_scenario
+from webmodel.coalition.scenario import Scenario, ScenarioError, builtin_scenarios, load_scenario
 from webmodel.coalition.topology import resolve_web_ness
 from webmodel.core.metrics import compute_metrics, performance
 from webmodel.core.model import CoalitionModel
@@ -39,14 +39,9 @@ class SettingsError(ValueError):
 # --- scenarios and levers ------------------------------------------------------------------
 
 
-def builtin_scenarios() -> list[str]:
-    """Names of the scenarios shipped with the package ("default" first)."""
-    names = sorted(
-        Path(str(p)).stem
-        for p in resources.files("webmodel.coalition.scenarios").iterdir()
-        if str(p).endswith(".toml")
-    )
-    return sorted(names, key=lambda n: n != "default")
+def scenario_choices() -> list[str]:
+    """The built-in scenarios for the form's menu, "default" first."""
+    return sorted(builtin_scenarios(), key=lambda n: n != "default")
 
 
 def load_named_scenario(name: str, path: str = "") -> Scenario:

@@ -14,8 +14,8 @@ from typing import Any
 
 from webmodel.coalition.parameters import ROLES, SPECS, Spec, parameter_table
 
-START = "<!-- parameters:start -->"
-END = "<!-- parameters:end -->"
+TABLE_START = "<!-- parameters:start -->"
+TABLE_END = "<!-- parameters:end -->"
 
 
 def register(sub: Any) -> None:
@@ -32,7 +32,8 @@ def register(sub: Any) -> None:
     shown.add_argument(
         "--update",
         metavar="FILE",
-        help=f"rewrite the table between {START} and {END} in FILE (e.g. docs/levers.md)",
+        help=f"rewrite the table between {TABLE_START} and {TABLE_END} in FILE "
+        "(e.g. docs/levers.md)",
     )
     p.set_defaults(func=cmd_parameters)
 
@@ -83,8 +84,9 @@ def as_dict(spec: Spec) -> dict[str, Any]:
 
 def with_table(text: str) -> str:
     """``text`` (a Markdown document) with the generated table between the markers."""
-    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
-        raise ValueError(f"needs one {START} line followed by one {END} line")
-    head, rest = text.split(START)
-    _, tail = rest.split(END)
-    return f"{head}{START}\n{parameter_table()}{END}{tail}"
+    once = text.count(TABLE_START) == 1 and text.count(TABLE_END) == 1
+    if not once or text.index(TABLE_START) > text.index(TABLE_END):
+        raise ValueError(f"needs one {TABLE_START} line followed by one {TABLE_END} line")
+    head, rest = text.split(TABLE_START)
+    _, tail = rest.split(TABLE_END)
+    return f"{head}{TABLE_START}\n{parameter_table()}{TABLE_END}{tail}"

@@ -24,9 +24,10 @@ from __future__ import annotations
 import numpy as np
 
 from webmodel.coalition.network import Firms, Network
+from webmodel.coalition.parameters import TOPOLOGIES
 from webmodel.coalition.scenario import Scenario, ScenarioError
 
-TOPOLOGIES = {"hub-and-spokes": 0.0, "production-web": 1.0}
+WEB_NESS_OF = dict(zip(TOPOLOGIES, (0.0, 1.0), strict=True))  # each named topology's dial
 _TINY = 1e-12
 
 
@@ -41,7 +42,7 @@ def resolve_web_ness(topology: str | None, web_ness: float | None) -> tuple[str,
     topology = topology or "production-web"
     if topology not in TOPOLOGIES:
         raise ValueError(f"topology must be one of {', '.join(TOPOLOGIES)}, got {topology!r}")
-    return topology, TOPOLOGIES[topology]
+    return topology, WEB_NESS_OF[topology]
 
 
 def make_firms(scenario: Scenario) -> Firms:

@@ -1,8 +1,9 @@
 """The array engine: one weekly step as whole-array operations over all firms and links.
 
-Every phase (DESIGN.md §5) is a handful of numpy operations over the network's flat arrays;
-nothing here loops over firms or links in Python. :mod:`webmodel.core.reference` computes the same
-step agent by agent, and the tests hold the two to 1e-9.
+Every phase (:data:`webmodel.core.phases.PHASES`) is a handful of numpy operations over the
+network's flat arrays; nothing here loops over firms or links in Python.
+:mod:`webmodel.core.reference` computes the same step agent by agent, and the tests hold the two
+to 1e-9.
 
 Internally the engine keeps links in its own order - links to firms before links to states,
 then by product, then by lead time - so that a product's links, and a product's links with one
@@ -13,6 +14,7 @@ pipeline is written with one slice per (product, lead time) group instead of a s
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 
@@ -69,6 +71,20 @@ class ArrayEngine:
         self.firm_demand = base_out.copy()
         self.baseline_output = base_out
         self.unit_cost = net.firms.unit_cost
+        # States' stockpiles of end items (the model sets them), and the forces' need not yet met.
+        n_state_slots = net.n_slots - nfs
+        self.state_stock = np.zeros(n_state_slots)
+        self.unmet = np.zeros(n_state_slots)
+
+        # The week's working values, handed from phase to phase (set by the step).
+        self.demanded = np.zeros(n_state_slots)  # final demand, per state slot
+        self.wanted = np.zeros(len(flow))  # orders plus backlog, per link
+        self.deliverable = np.zeros(len(flow))  # what a link may receive (closed borders)
+        self.ceiling = np.zeros(net.n_firms)  # alpha x availability x capacity
+        self.used = np.zeros(nfs)  # inputs used up, per firm slot
+        self.shipped = np.zeros(len(flow))  # per link
+        self.delivered = np.zeros(n_state_slots)  # end items arriving at the states
+        self.served = np.zeros(n_state_slots)  # what the forces received
 
     def _index_links(self, net: Network) -> None:
         """Put the links in engine order and build the index arrays over them."""
@@ -139,50 +155,82 @@ class ArrayEngine:
         for k in range(1, old_horizon):
             self.pipeline[(week + k) % self.horizon] = ahead[k, order]
 
-    # --- the step ---------------------------------------------------------------------------
-    def step(self, week: int, final_demand: np.ndarray, recorder: Recorder) -> None:
-        """Advance one week. ``final_demand`` is each state slot's new demand this week."""
-        d = self.parameters
-        nfl = self.n_firm_links
-        # 1. New capacity ordered investment_build_weeks ago starts producing.
+    # --- the step: the phases of webmodel.core.phases.PHASES, in order ---------------------
+    def step(
+        self,
+        week: int,
+        final_demand: np.ndarray,
+        recorder: Recorder,
+        search: Callable[[np.ndarray], None] | None = None,
+    ) -> None:
+        """Advance one week. ``final_demand`` is each state slot's new demand this week;
+        ``search`` is handed the links (network order) whose buyers start looking for a
+        substitute supplier this week (re-sourcing)."""
+        self._capacity_arrivals(week)
+        self._final_demand(final_demand)
+        self._production()
+        self._rationing()
+        self._failure_tracking()
+        self._shipping(week)
+        self._ordering()
+        self._adaptation(week)
+        self._forces_service()
+        self._resourcing(search)
+        self._record(week, recorder)
+
+    def _capacity_arrivals(self, week: int) -> None:
+        """New capacity ordered investment_build_weeks ago starts producing."""
         if week in self.arriving:
             added = self.arriving.pop(week)
             self.capacity += added
             self.on_order -= added
             self.short_weeks[added > 0] = 0  # judge the new capacity before ordering more
-        # 2. Final demand: states order this week's demand from their end-item suppliers.
-        self.order[nfl:] = self.state_link_weight * final_demand[self.state_link_slot]
-        wanted = self.order + self.backlog
-        # A closed link (border shut) can receive nothing; its orders wait as backlog.
-        deliverable = wanted * self.link_open if self.any_closed else wanted
-        self.firm_demand = np.bincount(self.supplier, deliverable, minlength=self.n_firms)
 
-        # 3. Production: capacity, orders, and the scarcest input bound it (Leontief).
-        ceiling = self.alpha * self.availability * self.capacity
+    def _final_demand(self, final_demand: np.ndarray) -> None:
+        """States order this week's demand from their end-item suppliers."""
+        self.demanded = final_demand
+        self.order[self.n_firm_links :] = (
+            self.state_link_weight * final_demand[self.state_link_slot]
+        )
+        self.wanted = self.order + self.backlog
+        # A closed link (border shut) can receive nothing; its orders wait as backlog.
+        self.deliverable = self.wanted * self.link_open if self.any_closed else self.wanted
+        self.firm_demand = np.bincount(self.supplier, self.deliverable, minlength=self.n_firms)
+
+    def _production(self) -> None:
+        """Capacity, orders, and the scarcest input bound production (Leontief)."""
+        self.ceiling = ceiling = self.alpha * self.availability * self.capacity
         self.input_bound[self.buying_firms] = np.minimum.reduceat(
             self.stock / self.slot_coef, self.buyer_slot_starts
         )
         production = np.minimum(np.minimum(ceiling, self.firm_demand), self.input_bound)
         self.production = production
-        used = self.slot_coef * production[self.slot_firm]
-        self.stock -= used
+        self.used = self.slot_coef * production[self.slot_firm]
+        self.stock -= self.used
 
-        # 4. Rationing: output is shared among customers' orders; the rest becomes backlog.
-        shipped = self._ration(production, deliverable)
-        self.backlog = wanted - shipped
-        # A link that delivers less than half of this week's order is failing its buyer (a
-        # supplier working off a backlog at full capacity still covers new orders); after
-        # resourcing_weeks of that, the buyer looks for another supplier (see resourcing.py).
-        if d.resourcing_weeks:
-            # (The margin keeps rounding noise from deciding a tie at exactly one half.)
-            failing = shipped < (0.5 - 1e-9) * self.order
-            failing &= self.ordering_link
-            self.failing_weeks += 1
-            self.failing_weeks *= failing
-            due = self.failing_weeks == d.resourcing_weeks
-            self.search_requests = np.sort(self.link_order[due]) if due.any() else None
+    def _rationing(self) -> None:
+        """Output is shared among customers' orders; the rest becomes backlog."""
+        self.shipped = self._share_output(self.production, self.deliverable)
+        self.backlog = self.wanted - self.shipped
 
-        # 5. Shipping: into the pipeline; this week's arrivals come out of it.
+    def _failure_tracking(self) -> None:
+        """A link that delivers less than half of this week's order is failing its buyer (a
+        supplier working off a backlog at full capacity still covers new orders); after
+        resourcing_weeks of that, the buyer looks for another supplier (see resourcing.py)."""
+        weeks = self.parameters.resourcing_weeks
+        if not weeks:
+            return
+        # (The margin keeps rounding noise from deciding a tie at exactly one half.)
+        failing = self.shipped < (0.5 - 1e-9) * self.order
+        failing &= self.ordering_link
+        self.failing_weeks += 1
+        self.failing_weeks *= failing
+        due = self.failing_weeks == weeks
+        self.search_requests = np.sort(self.link_order[due]) if due.any() else None
+
+    def _shipping(self, week: int) -> None:
+        """Shipments go into the pipeline; this week's arrivals come out of it into stock."""
+        shipped = self.shipped
         for start, stop, lead in self.lead_groups:
             self.pipeline[(week + lead) % self.horizon, start:stop] = shipped[start:stop]
         row = week % self.horizon
@@ -192,23 +240,27 @@ class ArrayEngine:
         received = np.bincount(self.slot, arrived, minlength=self.n_slots)
         arrived[:] = 0.0
         self.stock += received[: self.n_firm_slots]
-        delivered = received[self.n_firm_slots :]
+        self.delivered = received[self.n_firm_slots :]
 
-        # 6. Ordering: expected demand plus closing the stock and supply-line gaps over tau.
+    def _ordering(self) -> None:
+        """Expected demand plus closing the stock and supply-line gaps over tau."""
+        d = self.parameters
         due = np.bincount(
             self.supplier, self.order + self.backlog / d.adjustment_time, minlength=self.n_firms
         )
-        expected = np.minimum(due, ceiling)
+        expected = np.minimum(due, self.ceiling)
         need = self.slot_coef * expected[self.slot_firm]
         transit = np.bincount(self.slot, self.in_transit, minlength=self.n_slots)
         transit = transit[: self.n_firm_slots]
         gap = d.target_cover_weeks * need - self.stock + self.mean_lead * need - transit
         slot_order = np.maximum(0.0, need + gap / d.adjustment_time)
-        self.order[:nfl] = self.firm_link_weight * slot_order[self.firm_link_slot]
+        self.order[: self.n_firm_links] = self.firm_link_weight * slot_order[self.firm_link_slot]
 
-        # 7. Adaptation: overproduction rises under scarcity, relaxes otherwise; a firm short
-        # of capacity for long enough orders more, which arrives after the build lag.
-        short = self.firm_demand > ceiling * (1 + 1e-9)  # a margin for rounding noise
+    def _adaptation(self, week: int) -> None:
+        """Overproduction rises under scarcity, relaxes otherwise; a firm short of capacity for
+        long enough orders more, which arrives after the build lag."""
+        d = self.parameters
+        short = self.firm_demand > self.ceiling * (1 + 1e-9)  # a margin for rounding noise
         target = np.where(short, d.alpha_max, 1.0)
         self.alpha += (target - self.alpha) / d.alpha_time
         self.short_weeks = np.where(short, self.short_weeks + 1, 0)
@@ -219,42 +271,46 @@ class ArrayEngine:
             due = week + d.investment_build_weeks
             self.arriving[due] = self.arriving.get(due, 0.0) + amount
 
-        # 8. Record.
-        self._record(recorder, week, final_demand, delivered, production, used, shipped, ceiling)
+    def _forces_service(self) -> None:
+        """Arrivals go into each state's stockpile; the forces draw their need from it.
 
-    def failing_weeks_of(self, links: np.ndarray) -> np.ndarray:
-        """Weeks each of these links (network order) has been failing its buyer."""
-        position = np.empty_like(self.link_order)
-        position[self.link_order] = np.arange(len(self.link_order))
-        return self.failing_weeks[position[links]]
+        Orders to industry are the forces' need as it arises, so the industrial backlog is
+        exactly what the stockpile lent: when it arrives, the stockpile is refilled. Without a
+        stockpile, the forces get just what arrives (served = delivered).
+        """
+        available = self.state_stock + self.delivered
+        self.served = np.minimum(self.demanded + self.unmet, available)
+        self.state_stock = available - self.served
+        self.unmet = self.unmet + self.demanded - self.served
 
-    def set_availability(self, availability: np.ndarray) -> None:
-        """Per-firm share of capacity available (1 = up, 0 = down)."""
-        self.availability = np.asarray(availability, dtype=float).copy()
+    def _resourcing(self, search: Callable[[np.ndarray], None] | None) -> None:
+        """Buyers failed for resourcing_weeks start looking for a substitute (the search and
+        the switch after qualification are the model's: per-event Python, rare)."""
+        if search is not None and self.search_requests is not None:
+            search(self.search_requests)
 
-    def set_link_open(self, open_share: np.ndarray) -> None:
-        """Per-link share of trade allowed through (network link order; 0 = closed)."""
-        self.link_open = np.asarray(open_share, dtype=float)[self.link_order]
-        self.any_closed = bool(np.any(self.link_open < 1.0))
-
-    def _record(self, recorder, week, final_demand, delivered, production, used, shipped, ceiling):
+    def _record(self, week: int, recorder: Recorder) -> None:
+        """The week's aggregates (see recorder.VARIABLES)."""
         p = self.n_products
         nfl = self.n_firm_links
+        production, ceiling = self.production, self.ceiling
         by_product = np.zeros((4, p))
-        for row, values in enumerate((shipped, self.in_transit, self.backlog, self.order)):
+        for row, values in enumerate((self.shipped, self.in_transit, self.backlog, self.order)):
             by_product[row, self.product_of_segment] = np.add.reduceat(values, self.product_starts)
         firm_slot_product = self.firm_slot_product
         recorder.record(
             week,
             {
-                "demanded": final_demand,
-                "delivered": delivered,
+                "demanded": self.demanded,
+                "delivered": self.delivered,
                 "final_backlog": np.bincount(
-                    self.state_link_slot, self.backlog[nfl:], minlength=len(final_demand)
+                    self.state_link_slot, self.backlog[nfl:], minlength=len(self.demanded)
                 ),
+                "served": self.served,
+                "state_stock": self.state_stock,
                 "production": np.bincount(self.network.firms.product, production, minlength=p),
                 "shipped": by_product[0],
-                "consumed": np.bincount(firm_slot_product, used, minlength=p),
+                "consumed": np.bincount(firm_slot_product, self.used, minlength=p),
                 "stock": np.bincount(firm_slot_product, self.stock, minlength=p),
                 "in_transit": by_product[1],
                 "backlog": by_product[2],
@@ -272,7 +328,27 @@ class ArrayEngine:
             },
         )
 
-    def _ration(self, production: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    # --- outside the step -------------------------------------------------------------------
+    def failing_weeks_of(self, links: np.ndarray) -> np.ndarray:
+        """Weeks each of these links (network order) has been failing its buyer."""
+        position = np.empty_like(self.link_order)
+        position[self.link_order] = np.arange(len(self.link_order))
+        return self.failing_weeks[position[links]]
+
+    def set_availability(self, availability: np.ndarray) -> None:
+        """Per-firm share of capacity available (1 = up, 0 = down)."""
+        self.availability = np.asarray(availability, dtype=float).copy()
+
+    def set_link_open(self, open_share: np.ndarray) -> None:
+        """Per-link share of trade allowed through (network link order; 0 = closed)."""
+        self.link_open = np.asarray(open_share, dtype=float)[self.link_order]
+        self.any_closed = bool(np.any(self.link_open < 1.0))
+
+    def set_state_stock(self, stock: np.ndarray) -> None:
+        """Each state slot's stockpile of its end item (the forces' need is met from it)."""
+        self.state_stock = np.asarray(stock, dtype=float).copy()
+
+    def _share_output(self, production: np.ndarray, wanted: np.ndarray) -> np.ndarray:
         """What each link receives from its supplier's output this week."""
         if self.parameters.rationing == "priority":
             # Inoue & Todo: orders up to the pre-shock level first, the excess after.

@@ -114,9 +114,8 @@ class CoalitionModel(mesa.Model):
         self.states = [State(self, i) for i in range(len(scenario.states))]
         self.firms = [Firm(self, i) for i in range(network.n_firms)]
 
-        # States' stockpiles of end items, and the forces' need not yet met.
-        self.state_stock = params.stockpile_weeks * network.baseline_demand
-        self.unmet = np.zeros_like(self.state_stock)
+        # States' stockpiles of end items (the engine's forces' service draws on them).
+        self.engine.set_state_stock(params.stockpile_weeks * network.baseline_demand)
 
         # Disruptions: IT vendors (shared across states, so cyber outages are correlated) and
         # each state's hardening; then the scheduled shocks.
@@ -141,27 +140,25 @@ class CoalitionModel(mesa.Model):
         return self.network.baseline_demand * factor
 
     def step(self) -> None:
-        """One week: final demand, production, rationing, shipping, ordering, adaptation."""
+        """One week: the engine's phases (webmodel.core.phases.PHASES), re-sourcing searching
+        through this model."""
         self.week += 1
         demand = self.final_demand(self.week)
-        self.engine.step(self.week, demand, self.recorder)
-        self._serve_forces(demand, self.recorder.data["delivered"][self.week - 1])
-        if self.engine.search_requests is not None:
-            self._search_substitutes(self.engine.search_requests)
-            self.engine.search_requests = None
+        self.engine.step(self.week, demand, self.recorder, search=self._resourcing_search)
 
-    # --- re-sourcing --------------------------------------------------------------------------
-    def _search_substitutes(self, links: np.ndarray) -> None:
+    # --- re-sourcing (the engines' resourcing phase, and its qualification event) -----------
+    def _resourcing_search(self, links: np.ndarray) -> None:
         """Buyers failed for resourcing_weeks pick substitutes, who ship once qualified."""
         found = find_substitutes(self, links)
         if not found:
             return
         due = self.week + self.coalition.parameters.qualification_weeks
         self.pending_substitutions.setdefault(due, []).extend(found)
-        self.schedule_event(self._qualify_substitutes, at=due - 0.5)
+        self.schedule_event(self._resourcing_qualification, at=due - 0.5)
 
-    def _qualify_substitutes(self) -> None:
-        """Substitutes due this week take over the failing links' orders."""
+    def _resourcing_qualification(self) -> None:
+        """Substitutes due this week take over the failing links' orders (a Mesa event half a
+        week before the week's step, like a disruption's change)."""
         due = self.week + 1
         subs = self.pending_substitutions.pop(due, [])
         failing = self.engine.failing_weeks_of(np.array([sub.link for sub in subs], dtype=int))
@@ -177,19 +174,6 @@ class CoalitionModel(mesa.Model):
             self.substitutions.append((due, old, new, supplier))
         self.engine.rewire(self.network, self.week)
         self._apply_disruptions()
-
-    def _serve_forces(self, demand: np.ndarray, delivered: np.ndarray) -> None:
-        """Arrivals go into each state's stockpile; the forces draw their need from it.
-
-        Orders to industry are the forces' need as it arises, so the industrial backlog is
-        exactly what the stockpile lent: when it arrives, the stockpile is refilled. Without a
-        stockpile, the forces get just what arrives (served = delivered).
-        """
-        available = self.state_stock + delivered
-        served = np.minimum(demand + self.unmet, available)
-        self.state_stock = available - served
-        self.unmet = self.unmet + demand - served
-        self.recorder.record(self.week, {"served": served, "state_stock": self.state_stock})
 
     def run(self, steps: int | None = None) -> CoalitionModel:
         """Step until ``steps`` weeks (default: the planned horizon) have been simulated."""

@@ -1,13 +1,15 @@
 """The reference implementation: the same weekly step, written agent by agent.
 
 This is the executable specification of the model. It keeps every firm, slot and link as a
-plain Python object and walks them one at a time, the way the step is described in DESIGN.md §5.
-It is written for clarity, not speed. The array engine (:mod:`webmodel.core.engine`) must
-reproduce every recorded aggregate of this implementation to 1e-9 (tests/test_engine_reference.py),
-and ``webmodel bench`` reports how much faster it is.
+plain Python object and walks them one at a time, phase by phase
+(:data:`webmodel.core.phases.PHASES`). It is written for clarity, not speed. The array engine
+(:mod:`webmodel.core.engine`) must reproduce every recorded aggregate of this implementation to
+1e-9 (tests/test_engine_reference.py), and ``webmodel bench`` reports how much faster it is.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -31,6 +33,7 @@ class RefLink:
         self.open = 1.0  # share of trade allowed through (0 = border closed)
         self.failing_weeks = 0
         self.deliverable = 0.0
+        self.shipped = 0.0  # this week
         self.shipments: list[list[float]] = [[week, flow] for week in range(1, lead + 1)]
 
     def in_transit(self) -> float:
@@ -38,7 +41,7 @@ class RefLink:
 
 
 class RefSlot:
-    """One buyer's stock of one input (or a state's demand for one end item)."""
+    """One buyer's stock of one input (or a state's demand for, and stockpile of, one end item)."""
 
     def __init__(self, product: int, coef: float, owner: RefFirm | None, state: int):
         self.product = product
@@ -48,6 +51,8 @@ class RefSlot:
         self.stock = 0.0
         self.links: list[RefLink] = []
         self.received = 0.0
+        self.served = 0.0  # a state's: what its forces received this week
+        self.unmet = 0.0  # a state's: its forces' need not yet met
 
     def mean_lead(self) -> float:
         return sum(link.weight * link.lead for link in self.links)
@@ -108,6 +113,12 @@ class ReferenceEngine:
             self.slots.append(slot)
         self.state_slots = [s for s in self.slots if s.owner is None]
         self.search_requests: np.ndarray | None = None
+        # The week's totals, handed from phase to phase (set by the step).
+        self.demanded = np.zeros(len(self.state_slots))
+        self.produced = [0.0] * self.n_products
+        self.consumed = [0.0] * self.n_products
+        self.shipped = [0.0] * self.n_products
+        self.output_loss = self.direct_loss = 0.0
         flow = net.baseline_link_flow()
         self.links = []
         for e in range(net.n_links):
@@ -173,16 +184,42 @@ class ReferenceEngine:
         for link, level in zip(self.links, open_share, strict=True):
             link.open = float(level)
 
-    def step(self, week: int, final_demand: np.ndarray, recorder: Recorder) -> None:
-        d = self.parameters
-        # 1. Capacity investments that are due.
+    def set_state_stock(self, stock: np.ndarray) -> None:
+        for slot, level in zip(self.state_slots, stock, strict=True):
+            slot.stock = float(level)
+
+    # --- the step: the phases of webmodel.core.phases.PHASES, in order ---------------------
+    def step(
+        self,
+        week: int,
+        final_demand: np.ndarray,
+        recorder: Recorder,
+        search: Callable[[np.ndarray], None] | None = None,
+    ) -> None:
+        self._capacity_arrivals(week)
+        self._final_demand(final_demand)
+        self._production()
+        self._rationing()
+        self._failure_tracking()
+        self._shipping(week)
+        self._ordering()
+        self._adaptation(week)
+        self._forces_service()
+        self._resourcing(search)
+        self._record(week, recorder)
+
+    def _capacity_arrivals(self, week: int) -> None:
+        """Capacity investments that are due."""
         for firm in self.firms:
             if week in firm.arrivals:
                 added = firm.arrivals.pop(week)
                 firm.capacity += added
                 firm.on_order -= added
                 firm.short_weeks = 0
-        # 2. Final demand.
+
+    def _final_demand(self, final_demand: np.ndarray) -> None:
+        """States order from their end-item suppliers; every firm totals what it is asked."""
+        self.demanded = final_demand
         for k, slot in enumerate(self.state_slots):
             for link in slot.links:
                 link.order = link.weight * final_demand[k]
@@ -195,37 +232,49 @@ class ReferenceEngine:
                 firm.demand += link.deliverable
                 firm.orders_received += link.order
 
-        # 3. Production.
-        produced = [0.0] * self.n_products
-        consumed = [0.0] * self.n_products
-        output_loss = direct_loss = 0.0
+    def _production(self) -> None:
+        """Each firm makes what its ceiling, its orders and its scarcest input allow."""
+        self.produced = [0.0] * self.n_products
+        self.consumed = [0.0] * self.n_products
+        self.output_loss = self.direct_loss = 0.0
         for firm in self.firms:
             ceiling = firm.alpha * firm.availability * firm.capacity
-            direct_loss += firm.unit_cost * max(firm.baseline_output - ceiling, 0.0)
+            self.direct_loss += firm.unit_cost * max(firm.baseline_output - ceiling, 0.0)
             limit = min(ceiling, firm.demand)
             for slot in firm.inputs:
                 limit = min(limit, slot.stock / slot.coef)
             firm.production = limit
-            produced[firm.product] += limit
-            output_loss += firm.unit_cost * max(firm.baseline_output - limit, 0.0)
+            self.produced[firm.product] += limit
+            self.output_loss += firm.unit_cost * max(firm.baseline_output - limit, 0.0)
             for slot in firm.inputs:
                 slot.stock -= slot.coef * limit
-                consumed[slot.product] += slot.coef * limit
+                self.consumed[slot.product] += slot.coef * limit
 
-        # 4. Rationing and 5. shipping.
-        shipped = [0.0] * self.n_products
+    def _rationing(self) -> None:
+        """Each customer gets its share of the firm's output; the rest stays as backlog."""
         for firm in self.firms:
-            for link, amount in zip(firm.customers, self._ration(firm), strict=True):
+            for link, amount in zip(firm.customers, self._share_output(firm), strict=True):
+                link.shipped = amount
                 link.backlog = link.wanted - amount
-                link.shipments.append([week + link.lead, amount])
-                shipped[firm.product] += amount
-                failing = amount < (0.5 - 1e-9) * link.order and link.weight > 0
-                link.failing_weeks = link.failing_weeks + 1 if failing else 0
-        if d.resourcing_weeks:
-            due = [
-                i for i, link in enumerate(self.links) if link.failing_weeks == d.resourcing_weeks
-            ]
-            self.search_requests = np.array(due, dtype=np.int64) if due else None
+
+    def _failure_tracking(self) -> None:
+        """Count each link's weeks in a row under half of its order; list those due a search."""
+        weeks = self.parameters.resourcing_weeks
+        if not weeks:
+            return
+        for link in self.links:
+            failing = link.shipped < (0.5 - 1e-9) * link.order and link.weight > 0
+            link.failing_weeks = link.failing_weeks + 1 if failing else 0
+        due = [i for i, link in enumerate(self.links) if link.failing_weeks == weeks]
+        self.search_requests = np.array(due, dtype=np.int64) if due else None
+
+    def _shipping(self, week: int) -> None:
+        """Shipments leave with their arrival week; the ones due this week go into stock."""
+        self.shipped = [0.0] * self.n_products
+        for firm in self.firms:
+            for link in firm.customers:
+                link.shipments.append([week + link.lead, link.shipped])
+                self.shipped[firm.product] += link.shipped
         for slot in self.slots:
             slot.received = 0.0
         for link in self.links:
@@ -237,8 +286,10 @@ class ReferenceEngine:
             for slot in firm.inputs:
                 slot.stock += slot.received
 
-        # 6. Ordering, on the orders each firm received this week (not the ones its customers
-        # are placing right now).
+    def _ordering(self) -> None:
+        """On the orders each firm received this week (not the ones its customers are placing
+        right now)."""
+        d = self.parameters
         for firm in self.firms:
             ceiling = firm.alpha * firm.availability * firm.capacity
             backlog = sum(link.backlog for link in firm.customers)
@@ -253,7 +304,9 @@ class ReferenceEngine:
                 for link in slot.links:
                     link.order = link.weight * order
 
-        # 7. Overproduction and capacity investment.
+    def _adaptation(self, week: int) -> None:
+        """Overproduction and capacity investment."""
+        d = self.parameters
         for firm in self.firms:
             ceiling = firm.alpha * firm.availability * firm.capacity
             short = firm.demand > ceiling * (1 + 1e-9)
@@ -270,7 +323,21 @@ class ReferenceEngine:
                 due = week + d.investment_build_weeks
                 firm.arrivals[due] = firm.arrivals.get(due, 0.0) + amount
 
-        # 8. Record.
+    def _forces_service(self) -> None:
+        """What arrives goes into the state's stockpile; the forces draw their need from it."""
+        for k, slot in enumerate(self.state_slots):
+            available = slot.stock + slot.received
+            slot.served = min(self.demanded[k] + slot.unmet, available)
+            slot.stock = available - slot.served
+            slot.unmet = slot.unmet + self.demanded[k] - slot.served
+
+    def _resourcing(self, search: Callable[[np.ndarray], None] | None) -> None:
+        """Hand the links due a search to the model's search."""
+        if search is not None and self.search_requests is not None:
+            search(self.search_requests)
+
+    def _record(self, week: int, recorder: Recorder) -> None:
+        """The week's aggregates (see recorder.VARIABLES)."""
         stock = [0.0] * self.n_products
         for slot in self.slots:
             if slot.owner is not None:
@@ -285,25 +352,27 @@ class ReferenceEngine:
         recorder.record(
             week,
             {
-                "demanded": final_demand,
+                "demanded": self.demanded,
                 "delivered": [slot.received for slot in self.state_slots],
                 "final_backlog": [sum(link.backlog for link in s.links) for s in self.state_slots],
-                "production": produced,
-                "shipped": shipped,
-                "consumed": consumed,
+                "served": [slot.served for slot in self.state_slots],
+                "state_stock": [slot.stock for slot in self.state_slots],
+                "production": self.produced,
+                "shipped": self.shipped,
+                "consumed": self.consumed,
                 "stock": stock,
                 "in_transit": transit,
                 "backlog": backlog,
                 "orders": orders,
                 "alpha_mean": sum(f.alpha for f in self.firms) / len(self.firms),
-                "output_loss": output_loss,
-                "direct_loss": direct_loss,
-                "utilisation": sum(produced) / sum(f.capacity for f in self.firms),
+                "output_loss": self.output_loss,
+                "direct_loss": self.direct_loss,
+                "utilisation": sum(self.produced) / sum(f.capacity for f in self.firms),
                 "capacity": sum(f.capacity for f in self.firms),
             },
         )
 
-    def _ration(self, firm: RefFirm) -> list[float]:
+    def _share_output(self, firm: RefFirm) -> list[float]:
         """Each customer's share of the firm's output this week."""
         if self.parameters.rationing == "priority":
             first = [min(link.deliverable, link.baseline_flow) for link in firm.customers]

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from webmodel.analysis.findings.effects import Experiment
+from webmodel.analysis.findings.effects import LabelledRuns
 from webmodel.analysis.findings.sections import SECTIONS
 from webmodel.io.output import git_commit, package_version, write_text_atomic
 
@@ -52,7 +52,7 @@ def write_findings(
         if name in SECTIONS:
             folder = results / name
             try:
-                experiment = Experiment.load(folder)
+                runs = LabelledRuns.load(folder)
             except ValueError:
                 parts += [
                     f"## {name}",
@@ -62,7 +62,7 @@ def write_findings(
                 ]
                 log(f"findings: {name}: no results in {folder}")
                 continue
-            parts.append(SECTIONS[name](experiment, figures))
+            parts.append(SECTIONS[name](runs, figures))
         elif name in (checks := _validation_checks()):
             parts.append(checks[name](out, quick=quick))
         else:

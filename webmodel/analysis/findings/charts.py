@@ -1,7 +1,8 @@
 """The findings' figures: means with 95% interval bands, one panel per condition.
 
-Styled like the sweep report's figures (``webmodel.analysis.report.figures``): Okabe-Ito
-colours, print sizes, PNG at 300 dpi plus SVG, no creation date in the files.
+Drawn with the sweep report's style and written by its writer
+(``webmodel.analysis.report.figures``: Okabe-Ito colours, print sizes, PNG at 300 dpi plus SVG,
+no creation date in the files).
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from webmodel.analysis.report import figures as report_figures
-from webmodel.analysis.report.figures import OKABE_ITO, WIDTH
+from webmodel.analysis.report.figures import OKABE_ITO, WIDTH, save, style
 from webmodel.analysis.report.stats import Estimate
 
-FORMATS = ("png", "svg")
+FINDINGS_FORMATS = ("png", "svg")
 TOPOLOGY_COLOURS = {
     "hub-and-spokes": OKABE_ITO[1],
     "production-web": OKABE_ITO[0],
@@ -57,18 +57,11 @@ def band(
     ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
 
 
-def save(fig: Figure, folder: Path, stem: str) -> str:
-    """Writes the figure; returns the PNG's file name (for a Markdown link)."""
-    import matplotlib.pyplot as plt
-
-    report_figures.save(fig, folder, stem, FORMATS)
-    plt.close(fig)
+def write_figure(fig: Figure, folder: Path, stem: str) -> str:
+    """Writes the figure (PNG and SVG) and closes it; returns the PNG's file name (for a
+    Markdown link)."""
+    save(fig, folder, stem, FINDINGS_FORMATS)
     return f"{stem}.png"
-
-
-def style():
-    """The report's print style, as a context manager."""
-    return report_figures.style()
 
 
 def condition_panels(
@@ -91,7 +84,7 @@ def condition_panels(
             ax.set_title(title.replace(" + ", "\n+ "))  # long condition names on two lines
             ax.set_xlabel(xlabel)
         axes[0].set_ylabel(ylabel)
-        return save(fig, folder, stem)
+        return write_figure(fig, folder, stem)
 
 
 def grouped_bars(
@@ -138,4 +131,4 @@ def grouped_bars(
         axes[0].set_ylabel(ylabel)
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False)
-        return save(fig, folder, stem)
+        return write_figure(fig, folder, stem)

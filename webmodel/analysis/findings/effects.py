@@ -1,43 +1,26 @@
 """Effects the findings report: paired differences on common seeds, with 95% intervals.
 
 Every comparison pairs runs that share a seed and every other factor's value, so the difference
-is the effect of one factor alone on the same random draws (common random numbers). Intervals
-are Student-t intervals over the pairs (``webmodel.analysis.report.stats.Estimate``).
+is the effect of one factor alone on the same random draws (common random numbers). The
+statistics are the sweep report's (``webmodel.analysis.report.stats``: ``Estimate``,
+``paired_difference``); this module only selects runs by their factors' level labels.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from webmodel.analysis.report.data import SweepResults, level_label
-from webmodel.analysis.report.stats import Estimate, pair_index
+from webmodel.analysis.report.stats import Estimate, PairedDifference, paired_difference
+from webmodel.coalition.disruptions import DisruptionError, parse_disruption
+from webmodel.coalition.parameters import TOPOLOGIES
 
-HUB, WEB = "hub-and-spokes", "production-web"
-DISRUPTION = re.compile(r"^(?P<kind>[a-z]+(?::[^@]+)?)@(?P<start>\d+)\+(?P<duration>\d+)")
-
-
-@dataclass(frozen=True)
-class Paired:
-    """``metric(b) - metric(a)`` over matched pairs, and how often b is above or below a."""
-
-    a: Estimate | None
-    b: Estimate | None
-    difference: Estimate | None
-    share_b_higher: float
-    share_b_lower: float
-
-    @property
-    def significant(self) -> bool:
-        """The 95% interval of the difference excludes zero."""
-        d = self.difference
-        return d is not None and d.low is not None and (d.low > 0 or d.high < 0)
+HUB, WEB = TOPOLOGIES
 
 
-class Experiment:
+class LabelledRuns:
     """One sweep's runs, with each run's factor levels as labels for selecting and pairing."""
 
     def __init__(self, results: SweepResults) -> None:
@@ -47,7 +30,7 @@ class Experiment:
         self._labels: dict[str, np.ndarray] = {}
 
     @classmethod
-    def load(cls, root: str | Path) -> Experiment:
+    def load(cls, root: str | Path) -> LabelledRuns:
         return cls(SweepResults.load(root))
 
     def labels(self, factor: str) -> np.ndarray:
@@ -75,37 +58,40 @@ class Experiment:
         return Estimate.of(self.values(metric, self.where(**levels)))
 
     def paired(
-        self, metric: str, factor: str, a: str | float | bool, b: str | float | bool, **levels
-    ) -> Paired:
-        """``metric`` at ``factor = b`` minus at ``factor = a``, other factors as given."""
-        within = self.where(**levels)
-        rows_b, rows_a = pair_index(self.results, factor, level_label(b), level_label(a), within)
-        column = self.results.column(metric)
-        x_a, x_b = column[rows_a], column[rows_b]
-        keep = ~np.isnan(x_a) & ~np.isnan(x_b)
-        x_a, x_b = x_a[keep], x_b[keep]
-        diff = x_b - x_a
-        tolerance = 1e-9 * max(1.0, float(np.abs(column[~np.isnan(column)]).max(initial=0.0)))
-        n = max(len(diff), 1)
-        return Paired(
-            Estimate.of(x_a),
-            Estimate.of(x_b),
-            Estimate.of(diff),
-            float((diff > tolerance).sum() / n),
-            float((diff < -tolerance).sum() / n),
+        self,
+        metric: str,
+        factor: str,
+        reference: str | float | bool,
+        level: str | float | bool,
+        **levels: str | float | bool,
+    ) -> PairedDifference:
+        """``metric`` at ``factor = level`` minus at ``factor = reference``, other factors as
+        given."""
+        return paired_difference(
+            self.results,
+            factor,
+            level_label(level),
+            level_label(reference),
+            metric,
+            self.where(**levels),
         )
 
-    def web_minus_hub(self, metric: str, **levels: str | float | bool) -> Paired:
+    def web_minus_hub(self, metric: str, **levels: str | float | bool) -> PairedDifference:
         """The production web minus hub-and-spokes on the same seeds and other factors."""
         return self.paired(metric, "topology", HUB, WEB, **levels)
 
 
-def parse_disruption(label: str) -> tuple[str, int] | None:
-    """(kind with its target, duration in weeks) of a one-disruption label, else None."""
-    match = DISRUPTION.match(label)
-    if match is None or "," in label:
+def kind_and_duration(label: str) -> tuple[str, int] | None:
+    """(``KIND[:TARGET]``, duration in weeks) of a level naming one disruption, else None
+    (``"none"``, or several disruptions)."""
+    if "," in label:
         return None
-    return match["kind"], int(match["duration"])
+    try:
+        disruption = parse_disruption(label)
+    except DisruptionError:
+        return None
+    kind = f"{disruption.kind}:{disruption.target}" if disruption.target else disruption.kind
+    return kind, disruption.duration
 
 
 def power_law_exponent(durations: np.ndarray, losses: np.ndarray) -> tuple[float, float, float]:

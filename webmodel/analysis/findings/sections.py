@@ -16,32 +16,38 @@ from webmodel.analysis.findings import charts
 from webmodel.analysis.findings.effects import (
     HUB,
     WEB,
-    Experiment,
-    Paired,
-    parse_disruption,
+    LabelledRuns,
+    kind_and_duration,
     power_law_exponent,
 )
 from webmodel.analysis.report.document import cell, number, table
-from webmodel.analysis.report.stats import Estimate
+from webmodel.analysis.report.figures import OKABE_ITO, style
+from webmodel.analysis.report.stats import Estimate, PairedDifference
+from webmodel.coalition.parameters import TOPOLOGIES
 
-TOPOLOGIES = (HUB, WEB)
 SHORT = {HUB: "hub-and-spokes", WEB: "web"}
 
 
-def _diff(p: Paired) -> str:
+def _diff(p: PairedDifference) -> str:
     mark = "" if p.significant else " (n.s.)"
     return cell(p.difference) + mark
 
 
-def _share(x: float) -> str:
-    return f"{x:.0%}"
+def _share(x: float | None) -> str:
+    return "0%" if x is None else f"{x:.0%}"  # no pairs: none higher (or lower)
 
 
-def _pct(p: Paired) -> str:
+def _pct(p: PairedDifference) -> str:
     """The paired difference as a percentage of the hub-and-spokes mean."""
-    if p.a is None or p.difference is None or p.a.mean == 0:
+    if p.at_reference is None or p.difference is None or p.at_reference.mean == 0:
         return "–"
-    return f"{100 * p.difference.mean / p.a.mean:+.2f}%"
+    return f"{100 * p.difference.mean / p.at_reference.mean:+.2f}%"
+
+
+def _hub_web_means(p: PairedDifference) -> str:
+    """The paired runs' means, hub-and-spokes / web."""
+    hub, web = p.at_reference, p.at_level
+    return f"{number(hub.mean if hub else None)} / {number(web.mean if web else None)}"
 
 
 def _condition_label(surge: str, disruption: str) -> str:
@@ -51,7 +57,7 @@ def _condition_label(surge: str, disruption: str) -> str:
 
 
 # --- surge -----------------------------------------------------------------------------------
-def surge(exp: Experiment, figures: Path) -> str:
+def surge_section(runs: LabelledRuns, figures: Path) -> str:
     metrics = [
         ("time_to_surge_target", "weeks to 90% of surged demand"),
         ("fill_rate", "fill rate (delivered / demanded, 2 years)"),
@@ -63,32 +69,39 @@ def surge(exp: Experiment, figures: Path) -> str:
     out = ["## Surge (`experiments/surge.toml`)", ""]
     for name, label in metrics:
         rows = []
-        for level in exp.levels("surge"):
-            p = exp.web_minus_hub(name, surge=level)
+        for level in runs.levels("surge"):
+            p = runs.web_minus_hub(name, surge=level)
             rows.append(
-                [f"×{level}", cell(p.a), cell(p.b), _diff(p), _pct(p), _share(p.share_b_higher)]
+                [
+                    f"×{level}",
+                    cell(p.at_reference),
+                    cell(p.at_level),
+                    _diff(p),
+                    _pct(p),
+                    _share(p.share_positive),
+                ]
             )
         out += [f"**{label}** (`{name}`)", ""]
         header = ["surge", "hub-and-spokes", "web", "web − hub [95% CI]", "Δ%", "web higher"]
         out += [table(header, rows), ""]
-    out += [_surge_figure(exp, figures), ""]
+    out += [_surge_figure(runs, figures), ""]
     return "\n".join(out)
 
 
-def _surge_figure(exp: Experiment, figures: Path) -> str:
-    variables = [v for v in exp.results.series_variables if v.startswith("delivered.")]
-    levels = [lv for lv in exp.levels("surge") if lv != "1"]
+def _surge_figure(runs: LabelledRuns, figures: Path) -> str:
+    variables = [v for v in runs.results.series_variables if v.startswith("delivered.")]
+    levels = [lv for lv in runs.levels("surge") if lv != "1"]
     if not variables or not levels:
         return ""
-    with charts.style():
+    with style():
         fig, axes = charts.new_figure(len(levels) * len(variables), columns=len(levels))
         for row, variable in enumerate(variables):
-            run_id, step, value = exp.results.series(variable)
+            run_id, step, value = runs.results.series(variable)
             for column, level in enumerate(levels):
                 ax = axes[row * len(levels) + column]
                 for topology in TOPOLOGIES:
-                    runs = np.flatnonzero(exp.where(surge=level, topology=topology))
-                    keep = np.isin(run_id, exp.results.column("run_id")[runs].astype(int))
+                    chosen = np.flatnonzero(runs.where(surge=level, topology=topology))
+                    keep = np.isin(run_id, runs.results.column("run_id")[chosen].astype(int))
                     steps = np.unique(step[keep])
                     weekly = value[keep].reshape(-1, len(steps))  # runs x weeks
                     weekly = weekly / weekly[:, :1]  # week 1 = baseline demand
@@ -102,15 +115,15 @@ def _surge_figure(exp: Experiment, figures: Path) -> str:
                 if column == 0:
                     ax.set_ylabel("deliveries / baseline")
         axes[0].legend(frameon=False)
-        name = charts.save(fig, figures, "surge_deliveries")
+        name = charts.write_figure(fig, figures, "surge_deliveries")
     return f"![Weekly deliveries under surge]({name})"
 
 
 # --- disruptions -----------------------------------------------------------------------------
-def disruptions(exp: Experiment, figures: Path) -> str:
+def disruptions_section(runs: LabelledRuns, figures: Path) -> str:
     by_kind: dict[str, list[tuple[int, str]]] = {}
-    for level in exp.levels("disruptions"):
-        parsed = parse_disruption(level)
+    for level in runs.levels("disruptions"):
+        parsed = kind_and_duration(level)
         if parsed:
             by_kind.setdefault(parsed[0], []).append((parsed[1], level))
     out = ["## Disruptions (`experiments/disruptions.toml`)", ""]
@@ -118,19 +131,19 @@ def disruptions(exp: Experiment, figures: Path) -> str:
     rows = []
     for kind, levels in by_kind.items():
         for duration, level in sorted(levels):
-            p = exp.web_minus_hub("loss_area", disruptions=level)
-            q = exp.web_minus_hub("min_performance", disruptions=level)
-            r = exp.web_minus_hub("time_to_recover", disruptions=level)
+            p = runs.web_minus_hub("loss_area", disruptions=level)
+            q = runs.web_minus_hub("min_performance", disruptions=level)
+            r = runs.web_minus_hub("time_to_recover", disruptions=level)
             rows.append(
                 [
                     kind,
                     str(duration),
-                    cell(p.a),
-                    cell(p.b),
+                    cell(p.at_reference),
+                    cell(p.at_level),
                     _diff(p),
-                    _share(p.share_b_lower),
-                    f"{number(q.a.mean if q.a else None)} / {number(q.b.mean if q.b else None)}",
-                    f"{number(r.a.mean if r.a else None)} / {number(r.b.mean if r.b else None)}",
+                    _share(p.share_negative),
+                    _hub_web_means(q),
+                    _hub_web_means(r),
                 ]
             )
     header = [
@@ -151,7 +164,7 @@ def disruptions(exp: Experiment, figures: Path) -> str:
         for topology in TOPOLOGIES:
             d, loss = [], []
             for duration, level in levels:
-                values = exp.values("loss_area", exp.where(disruptions=level, topology=topology))
+                values = runs.values("loss_area", runs.where(disruptions=level, topology=topology))
                 d += [duration] * len(values)
                 loss += list(values)
             b, low, high = power_law_exponent(np.array(d, float), np.array(loss, float))
@@ -165,24 +178,23 @@ def disruptions(exp: Experiment, figures: Path) -> str:
         at = dict(levels)
         cells = []
         for duration in durations:
-            p = exp.web_minus_hub("amplification", disruptions=at.get(duration, ""))
-            cells.append(
-                "–" if p.a is None else f"{number(p.a.mean)} / {number(p.b.mean if p.b else None)}"
-            )
+            p = runs.web_minus_hub("amplification", disruptions=at.get(duration, ""))
+            cells.append("–" if p.at_reference is None else _hub_web_means(p))
         rows.append([kind, *cells])
     out += [table(["disruption"] + [f"{d} weeks" for d in durations], rows), ""]
-    out += [_disruption_figure(exp, by_kind, figures), ""]
+    out += [_disruption_figure(runs, by_kind, figures), ""]
     return "\n".join(out)
 
 
-def _disruption_figure(exp: Experiment, by_kind: dict, figures: Path) -> str:
-    with charts.style():
+def _disruption_figure(runs: LabelledRuns, by_kind: dict, figures: Path) -> str:
+    with style():
         fig, axes = charts.new_figure(len(by_kind), columns=4)
         for ax, (kind, levels) in zip(axes, by_kind.items(), strict=True):
             levels = sorted(levels)
             for topology in TOPOLOGIES:
                 estimates = [
-                    exp.estimate("loss_area", disruptions=lv, topology=topology) for _, lv in levels
+                    runs.estimate("loss_area", disruptions=lv, topology=topology)
+                    for _, lv in levels
                 ]
                 x = [d for d, _ in levels]
                 charts.band(ax, x, estimates, SHORT[topology], charts.TOPOLOGY_COLOURS[topology])
@@ -190,26 +202,26 @@ def _disruption_figure(exp: Experiment, by_kind: dict, figures: Path) -> str:
             ax.set_xlabel("duration (weeks)")
         axes[0].set_ylabel("loss area (weeks of demand)")
         axes[0].legend(frameon=False)
-        name = charts.save(fig, figures, "disruptions_loss")
+        name = charts.write_figure(fig, figures, "disruptions_loss")
     return f"![Loss by disruption kind and duration]({name})"
 
 
 # --- web_ness --------------------------------------------------------------------------------
-def web_ness(exp: Experiment, figures: Path) -> str:
-    dial = exp.levels("web_ness")
-    conditions = [(s, d) for s in exp.levels("surge") for d in exp.levels("disruptions")]
+def web_ness_section(runs: LabelledRuns, figures: Path) -> str:
+    dial = runs.levels("web_ness")
+    conditions = [(s, d) for s in runs.levels("surge") for d in runs.levels("disruptions")]
     out = ["## The dial from hub-and-spokes to web (`experiments/web_ness.toml`)", ""]
     rows = []
     panels = []
     for s, d in conditions:
-        estimates = [exp.estimate("loss_area", web_ness=w, surge=s, disruptions=d) for w in dial]
+        estimates = [runs.estimate("loss_area", web_ness=w, surge=s, disruptions=d) for w in dial]
         if all(e is None for e in estimates):
             continue
         means = np.array([np.nan if e is None else e.mean for e in estimates])
-        full = exp.paired("loss_area", "web_ness", dial[0], dial[-1], surge=s, disruptions=d)
+        full = runs.paired("loss_area", "web_ness", dial[0], dial[-1], surge=s, disruptions=d)
         benefit = means[0] - means[-1]
         steps_up = [
-            exp.paired("loss_area", "web_ness", dial[i], dial[i + 1], surge=s, disruptions=d)
+            runs.paired("loss_area", "web_ness", dial[i], dial[i + 1], surge=s, disruptions=d)
             for i in range(len(dial) - 1)
         ]
         worse = [f"{dial[i]}→{dial[i + 1]}" for i, p in enumerate(steps_up) if _rises(p)]
@@ -247,21 +259,21 @@ def web_ness(exp: Experiment, figures: Path) -> str:
     return "\n".join(out)
 
 
-def _rises(p: Paired) -> bool:
+def _rises(p: PairedDifference) -> bool:
     d = p.difference
     return d is not None and d.low is not None and d.low > 0
 
 
 # --- cross-border friction -------------------------------------------------------------------
-def fms_friction(exp: Experiment, figures: Path) -> str:
-    delays = exp.levels("border_delay")
-    conditions = [(s, d) for s in exp.levels("surge") for d in exp.levels("disruptions")]
+def fms_friction_section(runs: LabelledRuns, figures: Path) -> str:
+    delays = runs.levels("border_delay")
+    conditions = [(s, d) for s in runs.levels("surge") for d in runs.levels("disruptions")]
     out = ["## Cross-border friction (`experiments/fms_friction.toml`)", ""]
     out += ["Paired web − hub-and-spokes loss area (negative: the web loses less):", ""]
     rows, panels = [], []
     for s, d in conditions:
         pairs = [
-            exp.web_minus_hub("loss_area", border_delay=b, surge=s, disruptions=d) for b in delays
+            runs.web_minus_hub("loss_area", border_delay=b, surge=s, disruptions=d) for b in delays
         ]
         if all(p.difference is None or p.difference.mean == 0 for p in pairs):
             rows.append([_condition_label(s, d)] + ["0"] * len(delays) + ["no loss"])
@@ -288,12 +300,12 @@ def fms_friction(exp: Experiment, figures: Path) -> str:
     return "\n".join(out)
 
 
-def _web_better(p: Paired) -> bool:
+def _web_better(p: PairedDifference) -> bool:
     d = p.difference
     return d is not None and d.high is not None and d.high < 0
 
 
-def _diff_short(p: Paired) -> str:
+def _diff_short(p: PairedDifference) -> str:
     d = p.difference
     if d is None:
         return "–"
@@ -302,8 +314,8 @@ def _diff_short(p: Paired) -> str:
 
 
 # --- contracting -----------------------------------------------------------------------------
-def contracting(exp: Experiment, figures: Path) -> str:
-    conditions = [(s, d) for s in exp.levels("surge") for d in exp.levels("disruptions")]
+def contracting_section(runs: LabelledRuns, figures: Path) -> str:
+    conditions = [(s, d) for s in runs.levels("surge") for d in runs.levels("disruptions")]
     out = ["## Contracting (`experiments/contracting.toml`)", ""]
     out += [
         "Loss area by topology and contracting rule; the effect of the rule within each "
@@ -313,12 +325,12 @@ def contracting(exp: Experiment, figures: Path) -> str:
     rows = []
     for s, d in conditions:
         cells = [
-            cell(exp.estimate("loss_area", surge=s, disruptions=d, topology=t, contracting=c))
+            cell(runs.estimate("loss_area", surge=s, disruptions=d, topology=t, contracting=c))
             for t in TOPOLOGIES
             for c in ("lowest-cost", "best-value")
         ]
         rule = [
-            exp.paired(
+            runs.paired(
                 "loss_area",
                 "contracting",
                 "lowest-cost",
@@ -330,7 +342,7 @@ def contracting(exp: Experiment, figures: Path) -> str:
             for t in TOPOLOGIES
         ]
         topo = [
-            exp.web_minus_hub("loss_area", surge=s, disruptions=d, contracting=c)
+            runs.web_minus_hub("loss_area", surge=s, disruptions=d, contracting=c)
             for c in ("lowest-cost", "best-value")
         ]
         rows.append([_condition_label(s, d), *cells, *(_diff(p) for p in rule + topo)])
@@ -353,7 +365,7 @@ def contracting(exp: Experiment, figures: Path) -> str:
             rules,
             {
                 SHORT[t]: [
-                    exp.estimate("loss_area", surge=s, disruptions=d, topology=t, contracting=c)
+                    runs.estimate("loss_area", surge=s, disruptions=d, topology=t, contracting=c)
                     for c in rules
                 ]
                 for t in TOPOLOGIES
@@ -381,11 +393,11 @@ LEVERS = {
 LEVER_TICKS = ("capacity", "stockpiles", "multi-source", "visibility", "FMS 4→1", "cyber")
 
 
-def ndis_levers(exp: Experiment, figures: Path) -> str:
+def ndis_levers_section(runs: LabelledRuns, figures: Path) -> str:
     conditions = [
         (s, d)
-        for s in exp.levels("surge")
-        for d in exp.levels("disruptions")
+        for s in runs.levels("surge")
+        for d in runs.levels("disruptions")
         if not (s == "1" and d == "none")
     ]
     out = ["## NDIS levers (`experiments/ndis_levers.toml`)", ""]
@@ -402,14 +414,14 @@ def ndis_levers(exp: Experiment, figures: Path) -> str:
     for s, d in conditions:
         for topology in TOPOLOGIES:
             effects = [
-                exp.paired("loss_area", lever, off, on, surge=s, disruptions=d, topology=topology)
+                runs.paired("loss_area", lever, off, on, surge=s, disruptions=d, topology=topology)
                 for lever, (_, off, on) in LEVERS.items()
             ]
-            off = exp.values(
-                "loss_area", exp.where(surge=s, disruptions=d, topology=topology, **all_off)
+            off = runs.values(
+                "loss_area", runs.where(surge=s, disruptions=d, topology=topology, **all_off)
             )
-            on = exp.values(
-                "loss_area", exp.where(surge=s, disruptions=d, topology=topology, **all_on)
+            on = runs.values(
+                "loss_area", runs.where(surge=s, disruptions=d, topology=topology, **all_on)
             )
             combined = Estimate.of(on - off) if len(on) == len(off) else None
             rows.append(
@@ -417,10 +429,10 @@ def ndis_levers(exp: Experiment, figures: Path) -> str:
                 + [_diff_short(p) for p in effects]
                 + [number(combined.mean) if combined else "–"]
             )
-        hub_on = exp.estimate("loss_area", surge=s, disruptions=d, topology=HUB, **all_on)
-        web_off = exp.estimate("loss_area", surge=s, disruptions=d, topology=WEB, **all_off)
-        web_on = exp.estimate("loss_area", surge=s, disruptions=d, topology=WEB, **all_on)
-        hub_off = exp.estimate("loss_area", surge=s, disruptions=d, topology=HUB, **all_off)
+        hub_on = runs.estimate("loss_area", surge=s, disruptions=d, topology=HUB, **all_on)
+        web_off = runs.estimate("loss_area", surge=s, disruptions=d, topology=WEB, **all_off)
+        web_on = runs.estimate("loss_area", surge=s, disruptions=d, topology=WEB, **all_on)
+        hub_off = runs.estimate("loss_area", surge=s, disruptions=d, topology=HUB, **all_off)
         gap_rows.append(
             [_condition_label(s, d), cell(hub_off), cell(hub_on), cell(web_off), cell(web_on)]
         )
@@ -437,7 +449,7 @@ def ndis_levers(exp: Experiment, figures: Path) -> str:
         series = {}
         for topology in TOPOLOGIES:
             alone = [
-                exp.paired(
+                runs.paired(
                     "loss_area",
                     lever,
                     off,
@@ -464,11 +476,11 @@ def ndis_levers(exp: Experiment, figures: Path) -> str:
 
 
 # --- validation: random vs targeted loss; amplification against shock size --------------------
-def attack(exp: Experiment, figures: Path) -> str:
+def attack_section(runs: LabelledRuns, figures: Path) -> str:
     series: dict[str, list[tuple[float, str]]] = {}
     hub_hits = []
-    for level in exp.levels("disruptions"):
-        parsed = parse_disruption(level)
+    for level in runs.levels("disruptions"):
+        parsed = kind_and_duration(level)
         if parsed is None:
             continue
         kind = parsed[0]
@@ -488,14 +500,16 @@ def attack(exp: Experiment, figures: Path) -> str:
         rows = []
         for mode, levels in series.items():
             for share, level in sorted(levels):
-                p = exp.web_minus_hub(metric, disruptions=level)
-                rows.append([mode, f"{share:.0%}", cell(p.a), cell(p.b), _diff(p)])
+                p = runs.web_minus_hub(metric, disruptions=level)
+                rows.append(
+                    [mode, f"{share:.0%}", cell(p.at_reference), cell(p.at_level), _diff(p)]
+                )
         for level in hub_hits:
-            p = exp.web_minus_hub(metric, disruptions=level)
-            rows.append([level, "", cell(p.a), cell(p.b), _diff(p)])
+            p = runs.web_minus_hub(metric, disruptions=level)
+            rows.append([level, "", cell(p.at_reference), cell(p.at_level), _diff(p)])
         out += [f"**{label}** (`{metric}`)", ""]
         out += [table(["loss", "share of firms", "hub-and-spokes", "web", "web − hub"], rows), ""]
-    with charts.style():
+    with style():
         fig, axes = charts.new_figure(3, columns=3, height=2.2)
         for ax, metric in zip(axes, ("min_performance", "loss_area", "amplification"), strict=True):
             for m, (mode, levels) in enumerate(series.items()):
@@ -503,22 +517,22 @@ def attack(exp: Experiment, figures: Path) -> str:
                 x = [share for share, _ in levels]
                 for topology in TOPOLOGIES:
                     estimates = [
-                        exp.estimate(metric, disruptions=lv, topology=topology) for _, lv in levels
+                        runs.estimate(metric, disruptions=lv, topology=topology) for _, lv in levels
                     ]
-                    style = "-" if topology == WEB else "--"
-                    charts.band(ax, x, estimates, f"{SHORT[topology]}, {mode}", charts.OKABE_ITO[m])
-                    ax.lines[-1].set_linestyle(style)
+                    linestyle = "-" if topology == WEB else "--"
+                    charts.band(ax, x, estimates, f"{SHORT[topology]}, {mode}", OKABE_ITO[m])
+                    ax.lines[-1].set_linestyle(linestyle)
             ax.set_xlabel("share of firms lost for 26 weeks")
             ax.set_title(metric)
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False)
-        name = charts.save(fig, figures, "attack_random_targeted")
+        name = charts.write_figure(fig, figures, "attack_random_targeted")
     out += [f"![Random and targeted loss]({name})", ""]
     return "\n".join(out)
 
 
 # --- global sensitivity of the web's advantage ------------------------------------------------
-def sensitivity(exp: Experiment, figures: Path) -> str:
+def sensitivity_section(runs: LabelledRuns, figures: Path) -> str:
     from webmodel.analysis.report.figures import sensitivity_figure
     from webmodel.analysis.report.stats import (
         crossed_differences,
@@ -526,7 +540,7 @@ def sensitivity(exp: Experiment, figures: Path) -> str:
         sensitivity_of_difference,
     )
 
-    results = exp.results
+    results = runs.results
     out = ["## Global sensitivity of the web's advantage (`experiments/sensitivity.toml`)", ""]
     for metric in ("loss_area", "min_performance"):
         _, diff = crossed_differences(results, metric, "topology", HUB, WEB)
@@ -557,27 +571,27 @@ def sensitivity(exp: Experiment, figures: Path) -> str:
             table(["factor", "S1 ± 95%", "ST ± 95%", "Spearman ρ with the difference"], table_rows),
             "",
         ]
-        with charts.style():
+        with style():
             fig = sensitivity_figure(rows, metric, title=f"{metric}: web − hub-and-spokes")
             if fig is not None:
-                name = charts.save(fig, figures, f"sensitivity_{metric}")
+                name = charts.write_figure(fig, figures, f"sensitivity_{metric}")
                 out += [f"![Sobol' indices of the web's advantage in {metric}]({name})", ""]
     by_kind = []
-    for level in exp.levels("disruptions"):
-        p = exp.web_minus_hub("loss_area", disruptions=level)
-        by_kind.append([level, cell(p.difference), _share(p.share_b_lower)])
+    for level in runs.levels("disruptions"):
+        p = runs.web_minus_hub("loss_area", disruptions=level)
+        by_kind.append([level, cell(p.difference), _share(p.share_negative)])
     out += ["Paired difference in loss area by disruption, over the other sampled factors:", ""]
     out += [table(["disruption", "web − hub [95% CI]", "web lower"], by_kind), ""]
     return "\n".join(out)
 
 
 SECTIONS = {
-    "surge": surge,
-    "disruptions": disruptions,
-    "web_ness": web_ness,
-    "fms_friction": fms_friction,
-    "contracting": contracting,
-    "ndis_levers": ndis_levers,
-    "sensitivity": sensitivity,
-    "attack": attack,
+    "surge": surge_section,
+    "disruptions": disruptions_section,
+    "web_ness": web_ness_section,
+    "fms_friction": fms_friction_section,
+    "contracting": contracting_section,
+    "ndis_levers": ndis_levers_section,
+    "sensitivity": sensitivity_section,
+    "attack": attack_section,
 }

@@ -233,8 +233,8 @@ class Report:
             rows = [
                 [
                     d.metric,
-                    cell(d.estimate),
-                    str(d.estimate.n if d.estimate else 0),
+                    cell(d.difference),
+                    str(d.difference.n if d.difference else 0),
                     _share(d.share_positive),
                     _share(d.share_negative),
                 ]
@@ -262,7 +262,7 @@ class Report:
                 )
                 if d.level == level
             }
-            rows.append([label] + [cell(found[m].estimate) if m in found else "–" for m in shown])
+            rows.append([label] + [cell(found[m].difference) if m in found else "–" for m in shown])
         self.add(
             f"By {other} ({level} − {reference}, mean difference [{CONFIDENCE:.0%} interval]):\n"
         )

@@ -55,20 +55,36 @@ def by_group(values: np.ndarray, grouping: Grouping, ok: np.ndarray) -> list[Est
 
 @dataclass(frozen=True)
 class PairedDifference:
-    """metric(level) - metric(reference) over runs that differ only in the paired factor."""
+    """metric(level) - metric(reference) over runs that differ only in the paired factor.
+
+    A pair counts where both of its runs have a value; ``at_level`` and ``at_reference`` are
+    the metric over those same pairs, and the shares count the pairs in which the level is
+    above or below the reference by more than rounding (None without pairs).
+    """
 
     level: str
     reference: str
     metric: str
-    estimate: Estimate | None
+    difference: Estimate | None
     share_positive: float | None
     share_negative: float | None
+    at_level: Estimate | None
+    at_reference: Estimate | None
+
+    @property
+    def significant(self) -> bool:
+        """The 95% interval of the difference excludes zero."""
+        d = self.difference
+        return d is not None and d.low is not None and (d.low > 0 or d.high < 0)
 
 
 def pair_index(
     results: SweepResults, factor: str, level: str, reference: str, within: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (into runs) of matched pairs: same seed and same values of every other factor."""
+    """Indices (into runs) of matched pairs: same seed and same values of every other factor.
+
+    Returns (rows at ``level``, their partners at ``reference``).
+    """
     grouping = results.grouping(factor)
     others = [f for f in results.factor_names if f != factor]
     keys = [results.runs.column(name).to_pylist() for name in ["seed", *others]]
@@ -84,6 +100,44 @@ def pair_index(
             a.append(int(row))
             b.append(match)
     return np.array(a, dtype=int), np.array(b, dtype=int)
+
+
+def _difference(
+    column: np.ndarray, rows: np.ndarray, ref_rows: np.ndarray, level: str, reference: str, metric
+) -> PairedDifference:
+    """The paired difference of one metric's ``column`` over pairs (rows, ref_rows)."""
+    at_level, at_reference = column[rows], column[ref_rows]
+    keep = ~np.isnan(at_level) & ~np.isnan(at_reference)
+    at_level, at_reference = at_level[keep], at_reference[keep]
+    diff = at_level - at_reference
+    # Differences within rounding of zero are ties, not wins.
+    tolerance = 1e-9 * max(1.0, float(np.abs(column[~np.isnan(column)]).max(initial=0.0)))
+    up = float((diff > tolerance).sum() / len(diff)) if len(diff) else None
+    down = float((diff < -tolerance).sum() / len(diff)) if len(diff) else None
+    return PairedDifference(
+        level,
+        reference,
+        metric,
+        Estimate.of(diff),
+        up,
+        down,
+        Estimate.of(at_level),
+        Estimate.of(at_reference),
+    )
+
+
+def paired_difference(
+    results: SweepResults,
+    factor: str,
+    level: str,
+    reference: str,
+    metric: str,
+    within: np.ndarray | None = None,
+) -> PairedDifference:
+    """metric at ``factor = level`` minus at ``factor = reference``, on common seeds, over the
+    successful runs in ``within``."""
+    rows, ref_rows = pair_index(results, factor, level, reference, within)
+    return _difference(results.column(metric), rows, ref_rows, level, reference, metric)
 
 
 def paired_differences(
@@ -102,13 +156,7 @@ def paired_differences(
         rows, ref_rows = pair_index(results, factor, level, reference, within)
         for metric in metrics:
             column = results.column(metric)
-            diff = column[rows] - column[ref_rows] if len(rows) else np.zeros(0)
-            diff = diff[~np.isnan(diff)]
-            # Differences within rounding of zero are ties, not wins.
-            tolerance = 1e-9 * max(1.0, float(np.nanmax(np.abs(column))) if len(column) else 1.0)
-            up = float(np.mean(diff > tolerance)) if len(diff) else None
-            down = float(np.mean(diff < -tolerance)) if len(diff) else None
-            out.append(PairedDifference(level, reference, metric, Estimate.of(diff), up, down))
+            out.append(_difference(column, rows, ref_rows, level, reference, metric))
     return out
 
 
