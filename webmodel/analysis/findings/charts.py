@@ -27,13 +27,10 @@ TOPOLOGY_COLOURS = {
 
 def new_figure(panels: int, columns: int = 4, height: float = 1.9) -> tuple[Figure, list[Axes]]:
     """A grid of ``panels`` small panels, full text width."""
-    import matplotlib.pyplot as plt
-
     columns = min(columns, panels)
     rows = -(-panels // columns)
-    fig, axes = plt.subplots(
-        rows, columns, figsize=(WIDTH, height * rows), layout="constrained", squeeze=False
-    )
+    fig = Figure(figsize=(WIDTH, height * rows), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False)
     flat = list(axes.ravel())
     for ax in flat[panels:]:
         ax.set_visible(False)
@@ -59,10 +56,7 @@ def band(
 
 def save(fig: Figure, folder: Path, stem: str) -> str:
     """Writes the figure; returns the PNG's file name (for a Markdown link)."""
-    import matplotlib.pyplot as plt
-
     report_figures.save(fig, folder, stem, FORMATS)
-    plt.close(fig)
     return f"{stem}.png"
 
 
