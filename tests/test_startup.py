@@ -59,3 +59,24 @@ def test_import_webmodel_is_light() -> None:
 def test_the_probe_sees_a_heavy_import() -> None:
     """The check above can fail: importing the model does pull in Mesa."""
     assert "mesa" in _heavy_modules_after("import webmodel; webmodel.CoalitionModel")
+
+
+def test_the_asset_filler_runs_without_the_app(tmp_path) -> None:
+    """``python -m webmodel.app.assets`` runs as a script: the app package does not import it
+    first (runpy would warn), nor Solara."""
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "webmodel.app.assets", "--check", "--dir", tmp_path],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr  # an empty cache is incomplete
+    assert done.stderr == "" and done.stdout.strip().endswith("incomplete")
+    assert _heavy_modules_after("import webmodel.app.assets") == []
+
+
+def test_webmodel_assets_checks_the_cache(tmp_path, capsys) -> None:
+    from webmodel.cli import main
+
+    assert main(["assets", "--check", "--dir", str(tmp_path)]) == 1
+    assert "incomplete" in capsys.readouterr().out
