@@ -17,7 +17,7 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 
 if command -v uv >/dev/null 2>&1; then
-  uv run python -m webmodel.app.assets "$@"
+  uv run webmodel assets "$@"
 else
-  python3 -m uv run python -m webmodel.app.assets "$@"
+  python3 -m uv run webmodel assets "$@"
 fi

@@ -76,8 +76,7 @@ def running_app(
         missing = assets.missing_packages(cache)
         if missing and assets.ENV_CACHE not in os.environ:
             raise AppServerError(
-                f"asset cache {cache} lacks {', '.join(missing)}: "
-                "run `uv run python -m webmodel.app.assets`"
+                f"asset cache {cache} lacks {', '.join(missing)}: run `uv run webmodel assets`"
             )
         env.setdefault(assets.ENV_CACHE, str(cache))
         env["SOLARA_ASSETS_CDN"] = CLOSED_CDN

@@ -15,10 +15,6 @@ from sweep_support import comparable, read_runs, read_series, write_experiment
 
 from webmodel.cli import main
 
-# numpy's OpenBLAS threads make every process "multi-threaded"; forking is still safe (OpenBLAS
-# and Arrow reset their thread pools in the child), so Python 3.12's warning is noise here.
-pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded")
-
 RUNS = 40
 
 

@@ -6,24 +6,19 @@ import hashlib
 import io
 import json
 import os
-import sys
 
 import duckdb
 import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+import sweep_support
 from sweep_support import comparable, read_runs, read_series, write_experiment
 
+from webmodel.analysis.sweep import scheduler
 from webmodel.analysis.sweep.progress import Progress
 from webmodel.cli import main
 from webmodel.core.model import CoalitionModel
-
-# numpy's OpenBLAS threads make every process "multi-threaded"; forking is still safe (OpenBLAS
-# and Arrow reset their thread pools in the child), so Python 3.12's warning is noise here.
-pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded")
-
-LINUX = sys.platform.startswith("linux")
 
 
 def _sweep(path, out, *options: str) -> int:
@@ -124,20 +119,8 @@ def test_duckdb_polars_and_pandas_read_the_dataset_with_its_provenance(reference
     assert tidy.height == 8 * 2 * 30
 
 
-def _explode_on_second_surge(monkeypatch):
-    original = CoalitionModel.run
-
-    def run(self, steps=None):
-        if self.surge == 2.0 and self.topology == "production-web":
-            raise RuntimeError("deliberate failure for the test")
-        return original(self, steps)
-
-    monkeypatch.setattr(CoalitionModel, "run", run)
-
-
-@pytest.mark.skipif(not LINUX, reason="forked workers inherit the monkeypatch on Linux only")
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(monkeypatch, capsys, tmp_path):
-    _explode_on_second_surge(monkeypatch)
+    monkeypatch.setattr(scheduler, "run_chunk", sweep_support.run_chunk_raising)
     path = write_experiment(tmp_path)
     out = tmp_path / "out"
     code = main(["sweep", str(path), "--out", str(out), "--workers", "2", "--chunk-size", "3"])
@@ -163,16 +146,8 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(monkeypatch, capsys, tm
     assert "## Failed runs (2)" in report and "deliberate failure for the test" in report
 
 
-@pytest.mark.skipif(not LINUX, reason="forked workers inherit the monkeypatch on Linux only")
 def test_a_run_that_kills_its_worker_is_found_and_recorded(monkeypatch, tmp_path):
-    original = CoalitionModel.run
-
-    def run(self, steps=None):
-        if self.surge == 2.0 and self.topology == "hub-and-spokes" and self.seed % 2:
-            os._exit(3)  # as if the OS killed the worker (out of memory, a crash)
-        return original(self, steps)
-
-    monkeypatch.setattr(CoalitionModel, "run", run)
+    monkeypatch.setattr(scheduler, "run_chunk", sweep_support.run_chunk_dying)
     path = write_experiment(tmp_path, steps=20)
     out = tmp_path / "out"
     assert _sweep(path, out, "--workers", "2", "--chunk-size", "4") == 1
@@ -250,8 +225,6 @@ def test_memory_stays_flat_while_results_stream_to_disk(monkeypatch, tmp_path):
         original_record(self, result)
         sizes.append(rss_mb())
 
-    from webmodel.analysis.sweep import scheduler
-
     original_record = scheduler._Scheduler._record
     monkeypatch.setattr(scheduler._Scheduler, "_record", record)
     monkeypatch.setattr(runner, "run_one", fake_run)
@@ -261,3 +234,29 @@ def test_memory_stays_flat_while_results_stream_to_disk(monkeypatch, tmp_path):
     # 160 MB of series passed through; the parent grows by far less than that.
     assert max(sizes[50:]) - sizes[50] < 20, (sizes[50], max(sizes[50:]))
     assert read_series(tmp_path / "out").num_rows == 200 * 2**15
+
+
+def test_workers_start_safely_from_a_multi_threaded_process(tmp_path):
+    """As in a Jupyter kernel: threads are running when the sweep starts its workers. Forking
+    such a process can deadlock the child (Python warns); the workers must not be forked from
+    it, and the results stay those of the in-process reference."""
+    import threading
+    import warnings
+
+    from webmodel.analysis.sweep import build_plan, load_experiment, run_sweep
+
+    done = threading.Event()
+    busy = threading.Thread(target=done.wait, daemon=True)
+    busy.start()
+    path = write_experiment(tmp_path, replicates=1, steps=10)
+    plan = build_plan(load_experiment(path))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            summary = run_sweep(plan, tmp_path / "two", workers=2, progress={"quiet": True})
+    finally:
+        done.set()
+    assert summary.complete and summary.failed == 0
+    assert not [w for w in caught if "fork" in str(w.message)], [str(w.message) for w in caught]
+    reference = run_sweep(path, tmp_path / "zero", workers=0, progress={"quiet": True})
+    assert comparable(summary.results().runs).equals(comparable(reference.results().runs))

@@ -8,8 +8,10 @@ registry, proxy, mirror) and the app points Solara at it with ``SOLARA_ASSETS_PR
 
 Usage::
 
-    uv run python -m webmodel.app.assets            # fill the cache (quick when already filled)
-    uv run python -m webmodel.app.assets --check    # list what is missing; exit 1 if anything is
+    uv run webmodel assets            # fill the cache (quick when already filled)
+    uv run webmodel assets --check    # list what is missing; exit 1 if anything is
+
+(``python -m webmodel.app.assets`` does the same without the rest of the command line.)
 
 The packages are read from the installed Solara's page template, so a Solara upgrade asks for
 the new versions by itself; :data:`EXTRA_PACKAGES` lists what the page loads besides those
@@ -182,7 +184,7 @@ def configure_solara() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m webmodel.app.assets",
+        prog="webmodel assets",
         description="Fill the local cache of Solara's front-end assets from the npm registry.",
     )
     parser.add_argument("--dir", type=Path, help=f"cache directory (default {default_cache_dir()})")
@@ -200,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         fill_cache(cache)
     except (RuntimeError, subprocess.TimeoutExpired) as error:
-        print(f"webmodel.app.assets: {error}", file=sys.stderr)
+        print(f"webmodel assets: {error}", file=sys.stderr)
         return 1
     print(f"Solara assets ready in {cache}")
     return 0

@@ -28,7 +28,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 
 if TYPE_CHECKING:
@@ -235,6 +234,8 @@ def centrality(model: CoalitionModel, measure: str) -> np.ndarray:
         sold = np.bincount(net.link_supplier, minlength=net.n_firms)
         bought = np.bincount(buyers, minlength=net.n_firms)
         return (sold + bought).astype(float)
+    import networkx as nx  # here, not at module level: networkx costs 0.5 s of start-up
+
     graph = nx.Graph()
     graph.add_nodes_from(range(net.n_firms))
     graph.add_edges_from(zip(suppliers.tolist(), buyers.tolist(), strict=True))

@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
@@ -27,6 +27,9 @@ from webmodel.core.agents import Firm, State
 from webmodel.core.engine import ArrayEngine
 from webmodel.core.recorder import Recorder
 from webmodel.core.reference import ReferenceEngine
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ENGINES = {"array": ArrayEngine, "reference": ReferenceEngine}
 
@@ -246,6 +249,62 @@ class CoalitionModel(mesa.Model):
             for k, (code, item) in enumerate(zip(self.slot_states, self.slot_items, strict=True))
             if code == state
         }
+
+    def to_frame(self, variables: Sequence[str] | None = None) -> pd.DataFrame:
+        """The recorded series as a tidy pandas DataFrame, one row per week and value.
+
+        Columns: ``week`` (1, 2, ...), ``variable`` (see ``webmodel.core.recorder.VARIABLES``),
+        ``state`` and ``end_item`` (for the per-state variables: demanded, delivered, ...),
+        ``product`` (for the per-product variables: production, stock, ...), ``value``.
+        A label that does not apply to a variable is missing (None/NaN); scalars such as
+        ``alpha_mean`` have none. ``variables`` picks some (default: all, in recording order).
+        """
+        import pandas as pd
+
+        from webmodel.core.recorder import VARIABLES
+
+        names = list(VARIABLES) if variables is None else list(variables)
+        unknown = [n for n in names if n not in VARIABLES]
+        if unknown:
+            raise ValueError(
+                f"variables: unknown {', '.join(map(repr, unknown))}; known: {', '.join(VARIABLES)}"
+            )
+        n_weeks = self.recorder.weeks_done
+        weeks = np.arange(1, n_weeks + 1, dtype=np.int64)
+        parts = []
+        for name in names:
+            kind = VARIABLES[name][0]
+            values = self.recorder[name]
+            if values.ndim == 1:  # a scalar: one column
+                values = values[:, np.newaxis]
+            n_columns = values.shape[1]
+            labels: dict[str, list[str | None]] = {
+                "state": [None] * n_columns,
+                "end_item": [None] * n_columns,
+                "product": [None] * n_columns,
+            }
+            if kind == "slot":
+                labels["state"], labels["end_item"] = list(self.slot_states), list(self.slot_items)
+            elif kind == "product":
+                labels["product"] = list(self.network.product_names)
+            # Column-major: all weeks of the first column, then the next.
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "week": np.tile(weeks, n_columns),
+                        "variable": name,
+                        **{
+                            k: np.repeat(np.array(v, dtype=object), n_weeks)
+                            for k, v in labels.items()
+                        },
+                        "value": values.T.reshape(-1),
+                    }
+                )
+            )
+        if not parts:
+            columns = ["week", "variable", "state", "end_item", "product", "value"]
+            return pd.DataFrame(columns=columns)
+        return pd.concat(parts, ignore_index=True)
 
 
 def _signature() -> inspect.Signature:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import subprocess
 import tempfile
 from dataclasses import asdict
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,33 +15,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from webmodel.core.recorder import VARIABLES
+from webmodel.io.version import git_commit, package_version
 
 if TYPE_CHECKING:
     from webmodel.core.model import CoalitionModel
-
-
-def package_version() -> str:
-    try:
-        return version("webmodel")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "unknown"
-
-
-@functools.cache
-def git_commit() -> str | None:
-    """The commit of the source tree the package runs from, if it is a git checkout.
-
-    Cached: a sweep writes provenance for every run, and the answer does not change."""
-    here = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if out.returncode != 0:
-        return None
-    return out.stdout.strip() or None
 
 
 def run_params(model: CoalitionModel) -> dict[str, Any]:

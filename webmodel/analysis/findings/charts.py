@@ -27,13 +27,10 @@ TOPOLOGY_COLOURS = {
 
 def new_figure(panels: int, columns: int = 4, height: float = 1.9) -> tuple[Figure, list[Axes]]:
     """A grid of ``panels`` small panels, full text width."""
-    import matplotlib.pyplot as plt
-
     columns = min(columns, panels)
     rows = -(-panels // columns)
-    fig, axes = plt.subplots(
-        rows, columns, figsize=(WIDTH, height * rows), layout="constrained", squeeze=False
-    )
+    fig = Figure(figsize=(WIDTH, height * rows), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False)
     flat = list(axes.ravel())
     for ax in flat[panels:]:
         ax.set_visible(False)

@@ -9,13 +9,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
 
 QUANTILE_BINS = 4  # a sampled range is tabulated by quartiles of its drawn values
 
@@ -201,6 +205,38 @@ class SweepResults:
             table.column("step").to_numpy(),
             table.column("value").to_numpy(),
         )
+
+    def series_table(self, variables: list[str] | None = None) -> pa.Table:
+        """Every kept series, tidy: run_id, variable, step (week), value; ``variables`` picks."""
+        if not self.series_files:
+            raise ValueError(
+                f"{self.root}: the sweep kept no series (list some in the experiment's "
+                "[output] series)"
+            )
+        dataset = ds.dataset(self.series_files, format="parquet")
+        where = None if variables is None else ds.field("variable").isin(variables)
+        return dataset.to_table(columns=["run_id", "variable", "step", "value"], filter=where)
+
+    # --- data frames --------------------------------------------------------------------------
+    def _table(self, table: str) -> pa.Table:
+        if table == "runs":
+            return self.runs
+        if table == "series":
+            return self.series_table()
+        raise ValueError(f"table: must be 'runs' or 'series', got {table!r}")
+
+    def to_pandas(self, table: str = "runs") -> pd.DataFrame:
+        """The runs table (one row per run: factors, seed, status, metrics), or with
+        ``table="series"`` the kept series (one row per run, variable and week), as pandas."""
+        return self._table(table).to_pandas()
+
+    def to_polars(self, table: str = "runs") -> pl.DataFrame:
+        """As :meth:`to_pandas`, as a polars DataFrame (needs polars installed)."""
+        try:
+            import polars as pl
+        except ImportError:
+            raise ImportError("to_polars needs polars: pip install polars") from None
+        return pl.from_arrow(self._table(table))
 
 
 def _stored(level: Any) -> Any:

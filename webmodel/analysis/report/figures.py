@@ -2,6 +2,9 @@
 
 Colours are the Okabe-Ito palette (distinguishable with the common colour-vision deficiencies);
 text stays text in SVG; files carry no creation date, so the same results give the same files.
+Figures are plain ``matplotlib.figure.Figure`` objects, not pyplot's: nothing here picks a
+backend or keeps figures alive, so a notebook's own backend and figures are left alone (a
+notebook shows a returned figure as it is).
 """
 
 from __future__ import annotations
@@ -12,12 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
-
-matplotlib.use("Agg")  # files only: no display needed, and none is on a cluster node
-
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from webmodel.analysis.report.data import Grouping, SweepResults
 from webmodel.analysis.report.stats import Estimate, series_bands
@@ -75,7 +75,6 @@ def save(fig: Figure, folder: Path, stem: str, formats: tuple[str, ...]) -> list
             del metadata["Date"]
         fig.savefig(path, format=fmt, metadata=metadata)
         paths.append(path)
-    plt.close(fig)
     return paths
 
 
@@ -107,14 +106,8 @@ def series_figure(
     panel_of, n_panels = index_of(panel)
     combined = np.where((colour_of >= 0) & (panel_of >= 0), panel_of * n_colours + colour_of, -1)
     steps, mean, low, high = series_bands(run_id, step, value, combined, n_colours * n_panels)
-    fig, axes = plt.subplots(
-        1,
-        n_panels,
-        figsize=(WIDTH, 2.4),
-        sharey=True,
-        squeeze=False,
-        layout="constrained",
-    )
+    fig = Figure(figsize=(WIDTH, 2.4), layout="constrained")
+    axes = fig.subplots(1, n_panels, sharey=True, squeeze=False)
     colours = _colours(n_colours)
     for p in range(n_panels):
         ax = axes[0, p]
@@ -149,9 +142,8 @@ def distribution_figure(
     with every run drawn as a point."""
     columns = min(3, len(metrics))
     rows = int(np.ceil(len(metrics) / columns))
-    fig, axes = plt.subplots(
-        rows, columns, figsize=(WIDTH, 2.0 * rows), squeeze=False, layout="constrained"
-    )
+    fig = Figure(figsize=(WIDTH, 2.0 * rows), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False)
     ok = results.ok
     n_colours = len(colour) if colour else 1
     n_x = len(x) if x else 1
@@ -192,7 +184,7 @@ def distribution_figure(
     for k in range(len(metrics), rows * columns):
         axes[k // columns, k % columns].set_visible(False)
     if colour is not None:
-        handles = [plt.Rectangle((0, 0), 1, 1, color=c, alpha=0.6) for c in colours]
+        handles = [Rectangle((0, 0), 1, 1, color=c, alpha=0.6) for c in colours]
         fig.legend(
             handles,
             colour.labels,
@@ -214,9 +206,10 @@ def heatmap_figure(results: SweepResults, metric: str, gx: Grouping, gy: Groupin
             estimate = Estimate.of(values[ok & (gx.index == i) & (gy.index == j)])
             if estimate is not None:
                 grid[j, i] = estimate.mean
-    fig, ax = plt.subplots(
+    fig = Figure(
         figsize=(min(WIDTH, 1.2 + 0.9 * len(gx)), 1.0 + 0.45 * len(gy)), layout="constrained"
     )
+    ax = fig.subplots()
     image = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
     ax.grid(False)
     ax.set_xticks(range(len(gx)), gx.labels)
@@ -251,7 +244,8 @@ def sensitivity_figure(
     rows = [r for r in rows if r["metric"] == metric]
     if not rows:
         return None
-    fig, ax = plt.subplots(figsize=(WIDTH / 2, 2.4), layout="constrained")
+    fig = Figure(figsize=(WIDTH / 2, 2.4), layout="constrained")
+    ax = fig.subplots()
     names = [r["factor"] for r in rows]
     if "S1" in rows[0]:
         y = np.arange(len(rows))

@@ -2,6 +2,13 @@
 
 From Python::
 
+    import webmodel
+
+    summary = webmodel.run_sweep("experiments/example.toml", "results/example", workers=2)
+    runs = summary.results().to_pandas()
+
+or, with the steps apart (e.g. for a Dask cluster)::
+
     from webmodel.analysis.sweep import load_experiment, build_plan, open_workers, run_sweep
 
     plan = build_plan(load_experiment("experiments/example.toml"))

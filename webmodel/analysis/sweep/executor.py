@@ -1,9 +1,13 @@
 """Where chunks run: local processes, this process, or a Dask cluster, all as a
 ``concurrent.futures.Executor`` so the sweep has one code path.
 
-Local workers are forked on Linux: the parent has already imported the model (to check the
-experiment), and forking skips the ~3 s import in every worker. Each worker ignores Ctrl-C (the
-parent decides what to do) and dies with its parent, so a killed sweep leaves no orphans.
+Local workers start from a fork server (``forkserver``), never by forking the sweep's own process:
+that process may have threads (a Jupyter kernel always does, and numpy's and Arrow's pools), and
+forking a multi-threaded process can deadlock the child. The fork server is a fresh interpreter
+that imports the model once; each worker is forked from it, already loaded, so a worker costs
+milliseconds instead of the model's import (about a second, more without bytecode). Where there
+is no fork server (Windows) workers are spawned. Each worker ignores Ctrl-C (the parent decides
+what to do) and dies with its parent, so a killed sweep leaves no orphans.
 """
 
 from __future__ import annotations
@@ -11,8 +15,11 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import os
+import select
 import signal
 import sys
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -21,6 +28,15 @@ from dataclasses import dataclass
 from typing import Any
 
 PR_SET_PDEATHSIG = 1
+START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+# Imported once by the fork server, so workers forked from it start with the model loaded
+# (what a run imports: see runner.run_one).
+PRELOAD = [
+    "webmodel.analysis.sweep.runner",
+    "webmodel.core.model",
+    "webmodel.core.metrics",
+    "webmodel.io.output",
+]
 
 
 def default_workers() -> int:
@@ -32,7 +48,8 @@ def default_workers() -> int:
 
 
 def _die_with_parent() -> None:
-    """Linux: have the kernel kill this worker when the sweep process dies (even by SIGKILL)."""
+    """Linux: have the kernel kill this worker when its parent dies (even by SIGKILL): the
+    fork server, or the sweep itself where workers are spawned."""
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -42,12 +59,46 @@ def _die_with_parent() -> None:
         pass
 
 
-def worker_init(parent: int) -> None:
-    """Run in each local worker process before any task."""
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _exit_with(sweep: int) -> None:
+    """End this worker as soon as the sweep process is gone, however it died.
+
+    The worker's parent is the fork server, not the sweep, and the fork server outlives the
+    sweep while any worker lives (each holds its "alive" pipe), so the kernel's parent-death
+    signal alone would leave workers running. A thread waits on the sweep's process handle
+    (Linux pidfd), or polls where there is none."""
+    try:
+        handle: int | None = os.pidfd_open(sweep)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        handle = None
+
+    def watch() -> None:
+        if handle is not None:
+            select.select([handle], [], [])
+        else:
+            while _alive(sweep):
+                time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-sweep", daemon=True).start()
+
+
+def worker_init(sweep: int) -> None:
+    """Run in each local worker process before any task (``sweep``: the sweep's process id)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
-    if os.getppid() != parent:  # the parent died before the line above took effect
-        os._exit(1)
+    _exit_with(sweep)
 
 
 class InProcessExecutor(Executor):
@@ -82,17 +133,17 @@ class Workers:
 
 
 def _process_pool(workers: int) -> ProcessPoolExecutor:
-    context = None
-    if sys.platform.startswith("linux"):
-        context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context(START_METHOD)
+    if START_METHOD == "forkserver":
+        context.set_forkserver_preload(PRELOAD)  # no effect once this process's server runs
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
         initializer=worker_init,
         initargs=(os.getpid(),),
     )
-    # Fork every worker now, before the progress bar or anything else starts a thread
-    # (forking a multi-threaded process can deadlock the child).
+    # Start the fork server and a first worker now, so the sweep's clock and progress bar do
+    # not count the model's import.
     pool.submit(os.getpid).result()
     return pool
 

@@ -33,16 +33,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from webmodel.analysis.sweep.executor import Workers
-from webmodel.analysis.sweep.plan import Plan
+from webmodel.analysis.sweep.executor import Workers, open_workers
+from webmodel.analysis.sweep.experiment import Experiment, load_experiment
+from webmodel.analysis.sweep.plan import Plan, build_plan
 from webmodel.analysis.sweep.progress import Progress
 from webmodel.analysis.sweep.runner import FAILED, Chunk, ChunkResult, failed_rows, run_chunk
 from webmodel.analysis.sweep.store import ResultStore, now_utc
 from webmodel.io.output import git_commit, package_version
+
+if TYPE_CHECKING:
+    from webmodel.analysis.report.data import SweepResults
 
 TARGET_CHUNK_SECONDS = 2.0
 CHUNKS_PER_SLOT = 4  # guided scheduling: a chunk is at most remaining / (this x slots)
@@ -80,6 +84,12 @@ class SweepSummary:
         if self.run_seconds <= 0:
             return None
         return self.elapsed * self.slots / self.run_seconds - 1
+
+    def results(self) -> SweepResults:
+        """The runs recorded in ``out`` so far (all of them once the sweep is complete)."""
+        from webmodel.analysis.report.data import SweepResults
+
+        return SweepResults.load(self.out)
 
 
 @dataclass
@@ -265,18 +275,24 @@ def _stop_on_signals() -> Iterator[tuple[threading.Event, threading.Event]]:
 
 
 def run_sweep(
-    plan: Plan,
-    out: str | Path,
-    workers: Workers,
+    plan: Plan | Experiment | str | Path,
+    out: str | Path | None = None,
+    workers: Workers | int | None = None,
     chunk_size: int | None = None,
     progress: dict[str, Any] | None = None,
 ) -> SweepSummary:
     """Run every run of ``plan`` not yet recorded in ``out``; merge the results when all are.
 
+    From a notebook, ``run_sweep("experiments/example.toml", "results/example", workers=2)``
+    does it all; ``.results()`` on the summary reads what it wrote.
+
     Args:
-        plan: from :func:`webmodel.analysis.sweep.plan.build_plan`.
-        out: the results folder (created, or resumed if it holds this experiment's sweep).
-        workers: from :func:`webmodel.analysis.sweep.executor.open_workers`.
+        plan: from :func:`webmodel.analysis.sweep.plan.build_plan`; or an experiment (loaded,
+            or the path of its file), planned here.
+        out: the results folder (created, or resumed if it holds this experiment's sweep);
+            default ``results/NAME``.
+        workers: from :func:`webmodel.analysis.sweep.executor.open_workers`; or a number of
+            local processes (0: this process; None: one per CPU), opened and closed here.
         chunk_size: runs per task; None chooses (guided, about 2 s of work per task).
         progress: keyword arguments for :class:`Progress` (``quiet``, ``every``, ``stream``).
 
@@ -284,6 +300,15 @@ def run_sweep(
         A summary; ``interrupted`` is set if Ctrl-C or SIGTERM stopped the sweep (what was
         finished is kept, and running the same sweep again resumes it).
     """
+    if isinstance(plan, str | Path):
+        plan = load_experiment(plan)
+    if isinstance(plan, Experiment):
+        plan = build_plan(plan)
+    if out is None:
+        out = Path("results") / plan.experiment.name
+    if not isinstance(workers, Workers):
+        with open_workers(workers) as opened:
+            return run_sweep(plan, out, opened, chunk_size, progress)
     store = ResultStore(out, plan)
     resumed = store.open()
     mask, failed_before = store.done()
