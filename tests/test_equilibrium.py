@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import WEB_NESS_LEVELS
 
-from tests.conftest import WEB_NESS_LEVELS
 from webmodel.core.model import CoalitionModel
 
 

@@ -198,7 +198,7 @@ class ReferenceEngine:
         # 3. Production.
         produced = [0.0] * self.n_products
         consumed = [0.0] * self.n_products
-        output_loss = direct_loss = 0.0
+        output_loss = direct_loss = output_value = 0.0
         for firm in self.firms:
             ceiling = firm.alpha * firm.availability * firm.capacity
             direct_loss += firm.unit_cost * max(firm.baseline_output - ceiling, 0.0)
@@ -208,6 +208,7 @@ class ReferenceEngine:
             firm.production = limit
             produced[firm.product] += limit
             output_loss += firm.unit_cost * max(firm.baseline_output - limit, 0.0)
+            output_value += firm.unit_cost * limit
             for slot in firm.inputs:
                 slot.stock -= slot.coef * limit
                 consumed[slot.product] += slot.coef * limit
@@ -298,6 +299,7 @@ class ReferenceEngine:
                 "alpha_mean": sum(f.alpha for f in self.firms) / len(self.firms),
                 "output_loss": output_loss,
                 "direct_loss": direct_loss,
+                "output_value": output_value,
                 "utilisation": sum(produced) / sum(f.capacity for f in self.firms),
                 "capacity": sum(f.capacity for f in self.firms),
             },
