@@ -66,6 +66,9 @@ def test_run_json_is_one_object_with_params_and_totals(capsys):
     )
     # A surge with limited capacity leaves part of demand unmet.
     assert overall["delivered"] < overall["demanded"]
+    structure = payload["structure"]
+    assert structure["idle_firms"] > 0 and structure["in_transit"] > 0
+    assert set(structure["import_share"]) >= {"USA", "KOR", "JPN", "AUS"}
 
 
 def test_run_series_parquet_reads_back(capsys, tmp_path):
@@ -122,6 +125,12 @@ def test_compare_prints_both_topologies_per_item_and_state(capsys):
     assert "hub-and-spokes" in out and "production-web" in out
     for label in ("shell_155mm", "interceptor", "USA", "KOR", "JPN"):
         assert label in out
+    for label in ("stock in transit", "firms with no contract", "inputs imported, KOR"):
+        assert label in out
+    code, out, _ = run_cli(capsys, "compare", "--steps", "10", "--json")
+    payload = json.loads(out)
+    hub, web = payload["hub-and-spokes"]["structure"], payload["production-web"]["structure"]
+    assert hub["idle_firms"] > 0 and web["idle_firms"] == 0
 
 
 def test_network_export(capsys, tmp_path):
@@ -191,6 +200,9 @@ def test_levers_and_disruptions_reach_the_model(capsys):
         "peak_over_baseline",
         "backlog_end",
         "amplification",
+        "amplification_gross",
+        "amplification_net",
+        "loss_area_value",
         "supplier_hhi",
         "hub_assembly_share",
         "cross_border_share",

@@ -178,3 +178,114 @@ def test_longer_disruption_of_the_same_firms_never_loses_less(scenario, topology
         losses.append(compute_metrics(model)["loss_area"])
     assert losses[0] > 0
     assert all(a <= b for a, b in itertools.pairwise(losses)), losses
+
+
+def test_severity_parses_round_trips_and_scales_the_level():
+    d = parse_disruption("random:0.1@20+10~4:s=0.5")
+    assert (d.target, d.start, d.duration, d.recovery_weeks, d.severity) == ("0.1", 20, 10, 4, 0.5)
+    assert d.spec == "random:0.1@20+10~4:s=0.5"
+    assert parse_disruption(d.spec) == d
+    # Half the capacity lost while down; the lost half returns in four equal steps.
+    assert [d.level(w) for w in (19, 20, 29, 30, 31, 32, 33, 34)] == [
+        1.0,
+        0.5,
+        0.5,
+        0.625,
+        0.75,
+        0.875,
+        1.0,
+        1.0,
+    ]
+    assert parse_disruption("firm:KOR-tnt-1@5+3").severity == 1.0  # default: all of it
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        ("random:0.1@5+3:s=0", "severity must be in (0, 1]"),
+        ("random:0.1@5+3:s=1.5", "severity must be in (0, 1]"),
+        ("random:0.1@5+3:s=half", "malformed"),
+        ("random:0.1@5+3:s=1e", "severity must be a number"),
+        ("state:KOR@5+3:s=0.5", "severity applies to firm disruptions only"),
+        ("firm@5+3", "a target is required"),
+    ],
+)
+def test_bad_severities_show_accepted_forms(spec, problem):
+    with pytest.raises(DisruptionError) as info:
+        parse_disruption(spec)
+    assert problem in str(info.value)
+    assert ":s=SEVERITY" in str(info.value) and "firm:FIRM_ID" in str(info.value)
+
+
+def test_severity_in_a_scenario_table_is_checked():
+    with pytest.raises(DisruptionError, match="severity must be in"):
+        Disruption("product", "tnt", start=5, duration=3, severity=2.0)
+    assert Disruption("product", "tnt", severity=0.25).level(10) == 0.75
+
+
+def test_one_named_firm_and_one_product_state_group(scenario):
+    model = CoalitionModel(
+        scenario, rng=2, steps=12, disruptions=["firm:KOR-tnt-1@5+3:s=0.4", "product:tnt:KOR@8+2"]
+    )
+    names = model.network.firms.name
+    one, group = model.disruptions
+    assert [names[i] for i in one.firms] == ["KOR-tnt-1"]
+    assert {names[i].rsplit("-", 1)[0] for i in group.firms} == {"KOR-tnt"}
+    assert len(group.firms) == sum(n.startswith("KOR-tnt-") for n in names)
+    model.run(5)
+    availability = model.engine.availability
+    assert availability[one.firms[0]] == pytest.approx(0.6)
+    assert np.count_nonzero(availability < 1) == 1
+    model.run(8)
+    assert np.all(model.engine.availability[group.firms] == 0.0)
+    with pytest.raises(DisruptionError, match="unknown firm 'KOR-tnt-99'"):
+        CoalitionModel(scenario, rng=2, disruptions=["firm:KOR-tnt-99@5+3"])
+
+
+def _losses_by_severity(scenario, topology, spec):
+    out = []
+    for severity in (0.25, 0.5, 1.0):
+        model = CoalitionModel(
+            scenario, topology=topology, rng=4, steps=70, disruptions=[f"{spec}:s={severity}"]
+        ).run()
+        out.append((compute_metrics(model)["loss_area"], float(model.series("output_loss").sum())))
+    return out
+
+
+SEVERITY_CASES = [
+    (topology, spec)
+    for topology in ("hub-and-spokes", "production-web")
+    for spec in ("product:tnt:KOR@10+8", "random:0.2@10+8~4", "assembly:USA@10+6")
+]
+
+
+@pytest.mark.parametrize(("topology", "spec"), SEVERITY_CASES)
+def test_a_partial_outage_never_loses_more_end_items_than_the_full_one(scenario, topology, spec):
+    """Same firms, same weeks: losing a share s of capacity loses no more of the forces' end
+    items (loss area of Q) than losing it all, and a larger share loses no less."""
+    areas = [area for area, _ in _losses_by_severity(scenario, topology, spec)]
+    assert all(a <= b + 1e-9 for a, b in itertools.pairwise(areas)), areas
+
+
+# Output lost by value over all firms: in the geography-blind web (web_home_bias = 0) a half
+# outage loses more than a whole one, assembly:USA@10+6 549,062 at s=0.5 against 396,913 at s=1.
+# A partly running firm keeps re-ordering the gap it is already owed (the supply line leaves
+# out its backlog, issue finding 1), which a firm that is wholly down does not; expected to pass
+# once the supply line counts what is owed. strict: the marker must come off when it does.
+_SUPPLY_LINE = pytest.mark.xfail(
+    strict=True, reason="supply line ignores orders already owed (finding 1, not fixed yet)"
+)
+
+
+@pytest.mark.parametrize(
+    ("topology", "spec", "home_bias"),
+    [(t, s, None) for t, s in SEVERITY_CASES]
+    + [pytest.param("production-web", "assembly:USA@10+6", 0.0, marks=_SUPPLY_LINE)],
+)
+def test_a_partial_outage_never_loses_more_output_value_than_the_full_one(
+    scenario, topology, spec, home_bias
+):
+    scenario = scenario.with_parameters(web_home_bias=home_bias)
+    values = [value for _, value in _losses_by_severity(scenario, topology, spec)]
+    assert values[-1] > 0
+    assert all(a <= b * (1 + 1e-9) for a, b in itertools.pairwise(values)), values

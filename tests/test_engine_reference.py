@@ -90,7 +90,7 @@ def test_a_wrong_engine_would_be_caught(scenario):
 
 @pytest.mark.parametrize("topology", ["hub-and-spokes", "production-web"])
 def test_engine_equals_reference_with_every_lever_and_disruption(scenario, topology):
-    from tests.test_equilibrium import ALL_LEVERS
+    from test_equilibrium import ALL_LEVERS, WIRING_PARAMETERS
 
     shocks = [
         "random:0.1@5+6",
@@ -110,6 +110,7 @@ def test_engine_equals_reference_with_every_lever_and_disruption(scenario, topol
         disruptions=shocks,
         **ALL_LEVERS,
     )
+    scenario = scenario.with_parameters(**WIRING_PARAMETERS)
     fast = CoalitionModel(scenario, **common).run()
     slow = CoalitionModel(scenario, engine="reference", **common).run()
     # The levers must actually act: re-sourcing and investment happened.

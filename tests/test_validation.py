@@ -45,13 +45,17 @@ def hub_assembly_share() -> float:
 def test_hub_and_spokes_breaks_when_its_hub_is_hit_but_not_under_random_loss():
     """Albert, Jeong & Barabasi 2000: a hub-centred network tolerates random failures and
     breaks when its hub is attacked. Losing the hub's assemblers stops every delivery; losing
-    the same share of firms at random does not."""
+    the same share of firms at random does not.
+
+    Measured worst-week performance under the random loss, mean of seeds 0-3: 0.43 with the
+    default bid noise (0.24-0.56 per seed over seeds 0-7, as each seed now wires hub-and-spokes
+    anew), 0.52 with wiring_noise = 0 (one wiring); the hub hit gives 0 either way."""
     share = hub_assembly_share()
     assert 0 < share < 0.2
     hub_hit = metric("min_performance", HUB, "assembly:USA@20+26")
     random_loss = metric("min_performance", HUB, f"random:{share:.3f}@20+26")
     assert hub_hit == 0.0
-    assert random_loss > 0.5
+    assert random_loss > 0.3
 
 
 def test_the_web_degrades_gradually_when_the_hub_is_hit():
@@ -83,12 +87,18 @@ def test_losses_grow_faster_than_the_disruption_lasts(topology):
 
 
 def test_more_inventory_and_more_suppliers_improve_resilience():
-    """Colon et al. 2021: more inventory and more suppliers per firm reduce the loss."""
+    """Colon et al. 2021: more inventory and more suppliers per firm reduce the loss.
+
+    Measured (loss area, mean of seeds 0-3; k = 1 / 3 / 5 suppliers per input): 1.84 / 1.26 /
+    1.31 with the default home bias 0.7, 2.62 / 1.04 / 1.00 with web_home_bias = 0 (seeds 0-7:
+    1.95 / 1.42 / 1.44 and 2.96 / 1.05 / 1.02). Multi-sourcing helps; beyond three suppliers
+    the gain is within seed noise either way, so that is all that is asserted."""
     base = metric("loss_area", WEB, "random:0.1@20+12")
     assert metric("loss_area", WEB, "random:0.1@20+12", target_cover_weeks=8.0) < base
     fewer = metric("loss_area", WEB, "random:0.1@20+12", suppliers_per_input=1)
     more = metric("loss_area", WEB, "random:0.1@20+12", suppliers_per_input=5)
-    assert more < base < fewer
+    assert base < fewer and more < fewer
+    assert more == pytest.approx(base, rel=0.1)
 
 
 def test_amplification_falls_with_shock_size_in_this_model():

@@ -98,6 +98,7 @@ def _pct(x: float | None) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from webmodel.core.metrics import compute_metrics
+    from webmodel.core.structure import structure_report
     from webmodel.io.output import run_params, series_table, totals, write_parquet_atomic
 
     scenario = _load(args)
@@ -111,7 +112,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     import webmodel.core.model  # noqa: F401  (import Mesa before the clock starts)
 
     start = time.perf_counter()
-    model = _model(scenario, args, network).run()
+    model = _model(scenario, args, network)
+    structure = structure_report(model.network)  # the wiring as built, before re-sourcing
+    model.run()
     elapsed = time.perf_counter() - start
     result = totals(model)
     metrics = compute_metrics(model)
@@ -122,6 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "params": run_params(model),
             "totals": result,
             "metrics": metrics,
+            "structure": structure,
             "seconds": round(elapsed, 4),
         }
         print(json.dumps(payload))
@@ -149,20 +153,51 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name, value in metrics.items():
         shown = "n/a" if value is None else f"{value:.4g}"
         print(f"    {name:22} {shown}")
+    print("\n  wiring at baseline (docs/metrics.md, Structure):")
+    for line in _structure_lines({"": structure}):
+        print(line)
     if args.series:
         print(f"  series written to {args.series}")
     return 0
 
 
+def _structure_lines(reports: dict[str, dict]) -> list[str]:
+    """The structure reports of one or more wirings, side by side, as text lines."""
+    labels = list(reports)
+    first = reports[labels[0]]
+    rows = [
+        ("stock in transit (units)", "in_transit", _fmt),
+        ("  in weeks of shipments", "in_transit_weeks", lambda x: f"{x:.2f}"),
+        ("firms with no contract", "idle_firms", str),
+        ("  their share of capacity", "idle_capacity_share", _pct),
+        ("spare capacity", "spare_capacity_share", _pct),
+        ("units crossing a border", "cross_border_flow_share", _pct),
+    ]
+    lines = []
+    if any(labels):
+        lines.append(f"    {'':28}" + "".join(f" {label:>16}" for label in labels))
+    for text, key, show in rows:
+        lines.append(f"    {text:28}" + "".join(f" {show(r[key]):>16}" for r in reports.values()))
+    for state in first["import_share"]:
+        cells = [r["import_share"][state] for r in reports.values()]
+        lines.append(
+            f"    {'inputs imported, ' + state:28}" + "".join(f" {_pct(c):>16}" for c in cells)
+        )
+    return lines
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from webmodel.core.metrics import METRIC_NAMES, compute_metrics
+    from webmodel.core.structure import structure_report
     from webmodel.io.output import run_params, totals
 
     scenario = _load(args)
     results = {}
+    structures = {}
     for topology in TOPOLOGIES:
-        model = _model(scenario, args, topology=topology, web_ness=None).run()
-        results[topology] = (model, totals(model))
+        model = _model(scenario, args, topology=topology, web_ness=None)
+        structures[topology] = structure_report(model.network)
+        results[topology] = (model.run(), totals(model))
     hs, web = results["hub-and-spokes"][1], results["production-web"][1]
     if args.json:
         print(
@@ -172,6 +207,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                         "params": run_params(model),
                         "totals": t,
                         "metrics": compute_metrics(model),
+                        "structure": structures[topo],
                     }
                     for topo, (model, t) in results.items()
                 }
@@ -218,17 +254,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
         cells = [metrics[topo][name] for topo in TOPOLOGIES]
         shown = ["n/a" if v is None else f"{v:.4g}" for v in cells]
         print(f"  {name:26} {shown[0]:>16} {shown[1]:>16}")
+    print("\n  wiring at baseline (docs/metrics.md, Structure):")
+    for line in _structure_lines(structures):
+        print(line)
     return 0
 
 
 def cmd_network(args: argparse.Namespace) -> int:
-    from webmodel.coalition.topology import build_network
+    from webmodel.core.model import CoalitionModel
     from webmodel.io.netio import write_network
 
     if Path(args.out).suffix not in (".graphml", ".json"):
         raise InputError(f"--out: must end in .graphml or .json, got {args.out!r}")
     scenario = _load(args)
-    network = build_network(scenario, args.topology, args.web_ness, args.seed)
+    # Wired as `webmodel run --seed N` wires it (the model's own wiring stream), so a run on
+    # the exported network is the same run.
+    network = CoalitionModel(
+        scenario, topology=args.topology, web_ness=args.web_ness, steps=1, rng=args.seed
+    ).network
     write_network(network, args.out)
     print(
         f"wrote {network.topology} network: {network.n_firms} firms, {network.n_links} links, "

@@ -7,7 +7,7 @@ events on the model (``CoalitionModel.add_disruption``); the model turns the act
 engine's per-firm ``availability`` and per-link ``open`` arrays, so the weekly step stays
 vectorised.
 
-On the command line a disruption is written ``KIND[:TARGET]@START+DURATION[~RAMP]``:
+On the command line a disruption is written ``KIND[:TARGET]@START+DURATION[~RAMP][:s=SEVERITY]``:
 
 =========================  ============================================================
 ``random:0.2@10+8``        a random 20 % of firms down for 8 weeks from week 10
@@ -15,15 +15,22 @@ On the command line a disruption is written ``KIND[:TARGET]@START+DURATION[~RAMP
 ``assembly:USA@12+8``      every end-item assembler located in USA
 ``state:KOR@10+20``        KOR cut off: nothing crosses its borders (blockade, political)
 ``product:tnt@10+8``       every TNT producer (``product:tnt:KOR`` for those in KOR only)
+``firm:KOR-tnt-1@10+8``    one named firm (its id, as in ``webmodel`` network exports)
 ``cyber:0.3@10+4``         IT vendors serving ~30 % of firms hit; each of their firms goes
                            down unless its state's cyber hardening protects it
 ``border:USA-KOR@10+12``   an export-licensing freeze between USA and KOR
 ``...@10+8~6``             any of the above, recovering linearly over 6 weeks
+``...@10+8:s=0.3``         a firm disruption that removes 30 % of each hit firm's capacity
 =========================  ============================================================
+
+Severity ``s`` (0 < s <= 1, default 1 = the whole firm down) is the share of capacity a firm
+disruption removes while it lasts; a linear recovery then gives the lost share back in equal
+steps. Trade closures have no severity: a border is shut or open.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -33,20 +40,23 @@ import numpy as np
 if TYPE_CHECKING:
     from webmodel.core.model import CoalitionModel
 
-KINDS = ("random", "targeted", "assembly", "state", "product", "cyber", "border")
-FIRM_KINDS = ("random", "targeted", "assembly", "product", "cyber")
+KINDS = ("random", "targeted", "assembly", "state", "product", "firm", "cyber", "border")
+FIRM_KINDS = ("random", "targeted", "assembly", "product", "firm", "cyber")
 LINK_KINDS = ("state", "border")
 CENTRALITIES = ("degree", "betweenness")
 
-FORMS = """accepted forms (KIND[:TARGET]@START+DURATION[~RAMP]):
+FORMS = """accepted forms (KIND[:TARGET]@START+DURATION[~RAMP][:s=SEVERITY]):
   random:FRACTION@START+DURATION             e.g. random:0.2@10+8
   targeted:FRACTION[:degree|betweenness]@START+DURATION
   assembly:STATE@START+DURATION              e.g. assembly:USA@12+8
   state:STATE@START+DURATION                 e.g. state:KOR@10+20
-  product:PRODUCT[:STATE]@START+DURATION     e.g. product:tnt@10+8
+  product:PRODUCT[:STATE]@START+DURATION     e.g. product:tnt@10+8, product:tnt:KOR@10+8
+  firm:FIRM_ID@START+DURATION                e.g. firm:KOR-tnt-1@10+8
   cyber:FRACTION@START+DURATION              e.g. cyber:0.3@10+4
   border:STATE-STATE@START+DURATION          e.g. border:USA-KOR@10+12
-  add ~RAMP for a linear recovery over RAMP weeks, e.g. assembly:USA@12+8~6"""
+  add ~RAMP for a linear recovery over RAMP weeks, e.g. assembly:USA@12+8~6
+  add :s=SEVERITY (0 < s <= 1, default 1) to a firm disruption for the share of capacity
+      lost, e.g. product:tnt:KOR@10+8:s=0.5 or random:0.1@20+10~4:s=0.3"""
 
 
 class DisruptionError(ValueError):
@@ -66,6 +76,7 @@ class Disruption:
     duration: int = 8
     recovery: str = "instant"
     recovery_weeks: int = 0
+    severity: float = 1.0  # share of each hit firm's capacity lost while down (firm kinds)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -78,6 +89,16 @@ class Disruption:
             raise DisruptionError(f"recovery must be instant or linear, got {self.recovery!r}")
         if self.recovery == "linear" and self.recovery_weeks < 1:
             raise DisruptionError("a linear recovery needs recovery_weeks >= 1")
+        severity = self.severity
+        if isinstance(severity, bool) or not isinstance(severity, int | float):
+            raise DisruptionError(f"severity must be a number in (0, 1], got {severity!r}")
+        if not 0 < severity <= 1:
+            raise DisruptionError(f"severity must be in (0, 1], got {severity}")
+        if severity != 1 and self.kind not in FIRM_KINDS:
+            raise DisruptionError(
+                f"{self.kind}: severity applies to firm disruptions only (a trade closure is "
+                "shut or open)"
+            )
         if self.kind in ("random", "targeted", "cyber"):
             share = self.target.split(":")[0] if self.target else ""
             try:
@@ -104,14 +125,16 @@ class Disruption:
         return self.start + self.duration
 
     def level(self, week: int) -> float:
-        """Share of the hit capacity (or trade) left in ``week``: 0 while down, then up to 1."""
+        """Share of the hit capacity (or trade) left in ``week``: 1 - severity while down, then
+        back up to 1 (at once, or the lost share returning in equal steps)."""
         if week < self.start:
             return 1.0
         if week < self.end:
-            return 0.0
+            return 1.0 - self.severity
         if self.recovery == "instant":
             return 1.0
-        return min(1.0, (week - self.end + 1) / self.recovery_weeks)
+        back = min(1.0, (week - self.end + 1) / self.recovery_weeks)
+        return 1.0 - self.severity * (1.0 - back)
 
     @property
     def change_weeks(self) -> list[int]:
@@ -123,19 +146,29 @@ class Disruption:
     def spec(self) -> str:
         text = f"{self.kind}:{self.target}" if self.target else self.kind
         text += f"@{self.start}+{self.duration}"
-        return text + (f"~{self.recovery_weeks}" if self.recovery == "linear" else "")
+        text += f"~{self.recovery_weeks}" if self.recovery == "linear" else ""
+        return text + (f":s={self.severity:g}" if self.severity != 1 else "")
 
 
-_SPEC = re.compile(r"^(?P<body>[^@]+)@(?P<start>\d+)\+(?P<duration>\d+)(?:~(?P<ramp>\d+))?$")
+_SPEC = re.compile(
+    r"^(?P<body>[^@]+)@(?P<start>\d+)\+(?P<duration>\d+)(?:~(?P<ramp>\d+))?"
+    r"(?::s=(?P<severity>[0-9.eE+-]+))?$"
+)
 
 
 def parse_disruption(spec: str) -> Disruption:
-    """Parse ``KIND[:TARGET]@START+DURATION[~RAMP]`` (see the module docstring)."""
+    """Parse ``KIND[:TARGET]@START+DURATION[~RAMP][:s=SEVERITY]`` (see the module docstring)."""
     match = _SPEC.match(spec.strip())
     if not match:
         raise DisruptionError(f"malformed disruption {spec!r}")
     kind, _, target = match["body"].partition(":")
     ramp = match["ramp"]
+    try:
+        severity = float(match["severity"]) if match["severity"] else 1.0
+    except ValueError:
+        raise DisruptionError(
+            f"severity must be a number in (0, 1], got {match['severity']!r}"
+        ) from None
     return Disruption(
         kind=kind,
         target=target or None,
@@ -143,6 +176,7 @@ def parse_disruption(spec: str) -> Disruption:
         duration=int(match["duration"]),
         recovery="linear" if ramp else "instant",
         recovery_weeks=int(ramp) if ramp else 0,
+        severity=severity,
     )
 
 
@@ -197,6 +231,8 @@ def firms_hit(disruption: Disruption, model: CoalitionModel) -> np.ndarray:
             _check_state(state, codes)
             makers &= net.firms.state == codes.index(state)
         return np.flatnonzero(makers)
+    if kind == "firm":
+        return np.array([_firm_index(target, net.firms.name)], dtype=np.int64)
     if kind == "cyber":
         return _cyber_victims(model, float(target))
     raise DisruptionError(f"{kind} does not take firms down")
@@ -258,6 +294,18 @@ def _cyber_victims(model: CoalitionModel, share: float) -> np.ndarray:
     hardening = model.cyber_hardening[model.network.firms.state]
     spared = rng.random(len(vendor)) < hardening
     return np.flatnonzero(hit & ~spared)
+
+
+def _firm_index(name: str, names: list[str]) -> int:
+    """The index of the firm called ``name`` (e.g. "KOR-tnt-1"); a clear error otherwise."""
+    try:
+        return names.index(name)
+    except ValueError:
+        close = difflib.get_close_matches(name, names, n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise DisruptionError(
+            f"firm: unknown firm {name!r}{hint}; firm ids are STATE-PRODUCT-N, e.g. {names[0]}"
+        ) from None
 
 
 def _check_state(code: str | None, codes: list[str]) -> None:

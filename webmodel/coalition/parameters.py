@@ -281,6 +281,25 @@ class Parameters:
         "cost, the web multi-sources), or lowest-cost / best-value in every topology",
         "lever", choices=CONTRACTING_RULES,
     )  # fmt: skip
+    wiring_noise: float = declare(
+        0.05, "share of unit cost", "bid-cost noise of the wiring: at contracting, each firm "
+        "bids its unit cost times (1 + e), e uniform in [-noise, noise] and drawn from the "
+        "run's seed, so replicates sample wirings (hub-and-spokes' lowest-cost choice and its "
+        "ties included); firms' actual costs do not change. An uncertainty: what bids will be "
+        "is not known, the scenario's costs are indices good to a few per cent at best, and "
+        "+-5 % moves hub-and-spokes' losses as much as published differences. 0 = the "
+        "scenario's costs as bids and ties by firm order (one hub-and-spokes wiring per "
+        "scenario, as before)", "uncertainty", low=0, high=0.5,
+    )  # fmt: skip
+    web_home_bias: float = declare(
+        0.7, "share of need", "production web: the share of each buyer's need it sources first "
+        "from its own state's suppliers (k-way, as far as their room goes); the rest, and any "
+        "home shortfall, is matched over every allowed state. An uncertainty (industry's "
+        "sourcing habit; a domestic-content rule would set it): 0.7 is a round value in the "
+        "range of the domestic share of manufacturing's intermediate inputs in OECD "
+        "input-output tables (TiVA, roughly 2/3 to 3/4). 0 = the geography-blind web of "
+        "before", "uncertainty", low=0, high=1,
+    )  # fmt: skip
     platforms: tuple[tuple[str, ...], ...] | None = declare(
         None, "", "minilateral platforms: in the web, allies trade laterally only inside a "
         "listed group of states", "lever", none_means="every pair of states may trade",

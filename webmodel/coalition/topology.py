@@ -11,8 +11,21 @@ baseline output of every product. Two things differ:
     can); allies may cross a border only to or from the hub, never to each other. Suppliers
     take contracts up to ``contract_utilisation`` of their capacity, so the cheapest are loaded
     and dearer ones may have no customer at all - as under real lowest-cost contracting;
-  - production web: each buyer splits its need into ``k`` equal parts and matches each part with
-    suppliers in a fresh random order over all allied states (multi-sourcing, lateral trade).
+  - production web: each buyer sources a share ``web_home_bias`` of its need at home first, split
+    into ``k`` equal parts matched with its own state's suppliers in a seeded random order, as
+    far as their room goes; the rest (and any home shortfall) is split into ``k`` parts matched
+    with suppliers in a fresh random order over all allied states (multi-sourcing, lateral
+    trade). Every supplier is loaded to the product's baseline utilisation, so which suppliers
+    are cheaper cannot move load in the web; home bias moves which state's firms serve whom.
+    ``web_home_bias = 0`` is the geography-blind web of earlier versions.
+
+Structural randomness, so that replicates (seeds) sample wirings rather than repeat one: the web
+draws its orders from the seed; every rule contracts on **bid costs**, each firm's unit cost
+times (1 + e) with e uniform in [-``wiring_noise``, ``wiring_noise``], drawn from the seed
+(firms' actual costs, capacities and the firms themselves do not change). Under lowest-cost
+single sourcing the noisy bids decide who wins a contract and break cost ties at random; under
+best-value they break ties in room. ``wiring_noise = 0`` bids the scenario's costs and breaks
+ties by firm order: one hub-and-spokes wiring per scenario whatever the seed, as before.
 
 ``web_ness`` in [0, 1] interpolates: a share ``1 - web_ness`` of allied assemblers is moved to
 the hub, and every buyer's need and every supplier's room is split, ``1 - web_ness`` wired by
@@ -85,6 +98,7 @@ def build_network(
     label, w = resolve_web_ness(topology, web_ness)
     rng = np.random.default_rng(rng)
     firms = make_firms(scenario)
+    bid, tie = bid_costs(firms.unit_cost, scenario.parameters.wiring_noise, rng)
     bom = scenario.bom()
     hub = scenario.state_codes.index(scenario.hub)
     n_products = len(scenario.products)
@@ -173,7 +187,8 @@ def build_network(
                         slot_state_a[buyers],
                         room,
                         firms.state[sellers],
-                        firms.unit_cost[sellers],
+                        bid[sellers],
+                        tie[sellers],
                         markup,
                         permitted,
                         k,
@@ -181,8 +196,18 @@ def build_network(
                         scenario.state_codes,
                     )
                 )
-            else:  # the web's own rule: k suppliers each, in random order, all pairs
-                parts.append(_web(need, utilisation[p] * firms.capacity[sellers] * share, k, rng))
+            else:  # the web's own rule: k suppliers each, home first, then all pairs
+                parts.append(
+                    _web(
+                        need,
+                        utilisation[p] * firms.capacity[sellers] * share,
+                        k,
+                        rng,
+                        slot_state_a[buyers],
+                        firms.state[sellers],
+                        scenario.parameters.web_home_bias,
+                    )
+                )
         for b, s, f in parts:
             slot_list.append(buyers[b])
             sup_list.append(sellers[s])
@@ -221,6 +246,21 @@ def build_network(
     if problems:
         raise ScenarioError(problems, f"{label} wiring of scenario {scenario.name}")
     return network
+
+
+def bid_costs(
+    unit_cost: np.ndarray, noise: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each firm's bid (unit cost x (1 + e), e uniform in [-noise, noise]) and a tie-break key.
+
+    Drawn from a child of the wiring stream, so the web's own draws are the same whatever the
+    noise. With no noise the bids are the costs and every tie key is 0 (ties by firm order).
+    """
+    if noise <= 0:
+        return unit_cost.copy(), np.zeros(len(unit_cost))
+    (child,) = rng.spawn(1)
+    e = child.uniform(-noise, noise, size=len(unit_cost))
+    return unit_cost * (1.0 + e), e
 
 
 def _lead_times(scenario, firms, supplier, buyer_state, product_lead) -> np.ndarray:
@@ -304,15 +344,16 @@ def _buyer_order(need, buyer_state, permitted) -> np.ndarray:
 
 
 def _single_source(
-    need, buyer_state, room, seller_state, cost, markup, permitted, k, product, codes
+    need, buyer_state, room, seller_state, cost, tie, markup, permitted, k, product, codes
 ):
     """Lowest-cost single sourcing within the trade permissions.
 
     Buyers with fewer options go first, larger needs first, and buy at home as far as their
     state's suppliers can cover them; only the rest crosses a border. Each buyer takes the
-    cheapest eligible supplier (a border crossing adds ``markup`` to the unit cost) with room
+    cheapest eligible supplier (a border crossing adds ``markup`` to the bid cost) with room
     for its whole need; only a buyer that no single supplier can serve splits its need over the
-    cheapest suppliers with room. ``room`` is what each supplier will contract.
+    cheapest suppliers with room. ``room`` is what each supplier will contract; ``cost`` the
+    bids (see :func:`bid_costs`), ``tie`` breaks equal bids.
     """
     del k  # one supplier per input where possible
     room = room.copy()
@@ -322,10 +363,11 @@ def _single_source(
         price = cost * np.where(seller_state == state, 1.0, markup)
         idx = np.flatnonzero(eligible)
         home = idx[seller_state[idx] == state]
-        # Candidates cheapest first (ties: scenario order): at home only, and all eligible.
+        # Candidates cheapest first (ties: the tie key, then scenario order): at home only,
+        # and all eligible.
         effective[state] = (
-            home[np.argsort(price[home], kind="stable")],
-            idx[np.argsort(price[idx], kind="stable")],
+            home[np.lexsort((tie[home], price[home]))],
+            idx[np.lexsort((tie[idx], price[idx]))],
         )
     out_b, out_s, out_f = [], [], []
 
@@ -373,13 +415,16 @@ def _single_source(
     return np.concatenate(out_b), np.concatenate(out_s), np.concatenate(out_f)
 
 
-def _best_value(need, buyer_state, room, seller_state, cost, markup, permitted, k, product, codes):
+def _best_value(
+    need, buyer_state, room, seller_state, cost, tie, markup, permitted, k, product, codes
+):
     """Best-value multi-sourcing within the trade permissions.
 
     Each buyer (fewest options first) spreads its need over the ``k`` eligible suppliers with
     the most room left, in proportion to their room, adding suppliers only if those k cannot
     carry it; a buyer that may not buy everywhere uses its home suppliers first. Loads spread
-    out instead of piling onto the cheapest.
+    out instead of piling onto the cheapest. Equal room is decided by ``tie`` (the bid noise),
+    then by firm order.
     """
     del cost, markup
     room = room.copy()
@@ -390,7 +435,7 @@ def _best_value(need, buyer_state, room, seller_state, cost, markup, permitted, 
         cand = cand[room[cand] > _TINY]
         if len(cand) == 0:
             return want
-        cand = cand[np.lexsort((cand, -room[cand]))]  # most room first, ties by index
+        cand = cand[np.lexsort((cand, tie[cand], -room[cand]))]  # most room first
         free = room[cand]
         count = max(k, int(np.searchsorted(np.cumsum(free), want * (1 - 1e-12))) + 1)
         chosen, free = cand[:count], free[:count]
@@ -431,20 +476,64 @@ def _no_supplier(product: str, state: str) -> ScenarioError:
     )
 
 
-def _web(need, supply, k, rng):
-    """Multi-sourcing: every need is split into k parts matched with k different suppliers.
+def _web(need, supply, k, rng, buyer_state, seller_state, home_bias):
+    """Multi-sourcing: a share ``home_bias`` of every need at home first, then the rest over all.
+
+    Each pass splits a buyer's need into k parts matched with k different suppliers
+    (:func:`_k_way`); the home pass runs state by state over the state's own suppliers and
+    leaves what they cannot carry (and their unused room) to the pass over everyone. With
+    ``home_bias = 0`` there is no home pass and the draws are those of the geography-blind web.
+    """
+    out_b, out_s, out_f = [], [], []
+    need = need.astype(float).copy()
+    supply = supply.astype(float).copy()
+    if home_bias > 0:
+        for state in np.unique(buyer_state):
+            b_idx = np.flatnonzero(buyer_state == state)
+            s_idx = np.flatnonzero(seller_state == state)
+            if len(s_idx) == 0:
+                continue
+            home_need = need[b_idx] * home_bias
+            b, s, f, left_need, left_supply = _k_way(home_need, supply[s_idx], k, rng)
+            out_b.append(b_idx[b])
+            out_s.append(s_idx[s])
+            out_f.append(f)
+            need[b_idx] -= home_need - left_need
+            supply[s_idx] = left_supply
+    b, s, f, _, _ = _k_way(need, supply, k, rng)
+    out_b.append(b)
+    out_s.append(s)
+    out_f.append(f)
+    return np.concatenate(out_b), np.concatenate(out_s), np.concatenate(out_f)
+
+
+def _k_way(need, supply, k, rng):
+    """Split every need into k parts matched with k different suppliers.
 
     Buyers and suppliers are laid out in one random order each; in round r the supplier line is
     rotated by r/k of its length, so a buyer's k parts land on suppliers spread around the
     coalition rather than on one neighbour (distinct whenever there are at least k suppliers).
+
+    Returns:
+        (buyer positions, supplier positions, flows, need left, supply left).
     """
     out_b, out_s, out_f = [], [], []
+    left_need = np.zeros(len(need))
+    left_supply = np.zeros(len(supply))
     buyers = rng.permutation(len(need))
     sellers = rng.permutation(len(supply))
     for r in range(k):
         so = np.roll(sellers, -round(r * len(sellers) / k))
-        b, s, f, _, _ = northwest_corner(need[buyers] / k, supply[so] / k)
+        b, s, f, ln, ls = northwest_corner(need[buyers] / k, supply[so] / k)
         out_b.append(buyers[b])
         out_s.append(so[s])
         out_f.append(f)
-    return np.concatenate(out_b), np.concatenate(out_s), np.concatenate(out_f)
+        left_need[buyers] += ln
+        left_supply[so] += ls
+    return (
+        np.concatenate(out_b),
+        np.concatenate(out_s),
+        np.concatenate(out_f),
+        left_need,
+        left_supply,
+    )

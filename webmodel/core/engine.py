@@ -323,6 +323,7 @@ class ArrayEngine:
                 "direct_loss": np.sum(
                     self.unit_cost * np.maximum(self.baseline_output - ceiling, 0.0)
                 ),
+                "output_value": np.sum(self.unit_cost * production),
                 "utilisation": production.sum() / self.capacity.sum(),
                 "capacity": self.capacity.sum(),
             },

@@ -7,7 +7,10 @@ definitions produced them.
 Notation: end items e, weeks t = 1..T; D_e(t) demanded, Y_e(t) delivered (arrived) and
 S_e(t) served to the forces (arrivals plus any stockpile draw) in week t;
 Q(t) = mean over e of S_e(t) / D_e(t) (each end item counts equally, whatever its volume);
+Q_value(t) = sum_e v_e S_e(t) / sum_e v_e D_e(t), end items weighted by embodied unit cost v_e;
 t0 = the first week of a shock (the surge start if surge != 1, or the first disruption).
+Amplification follows ARIO (Hallegatte 2008): output lost by every firm over output lost
+directly, the direct loss being capacity removed x baseline use, both over weeks t0..T.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import numpy as np
 if TYPE_CHECKING:
     from webmodel.core.model import CoalitionModel
 
-METRICS_VERSION = "1"
+METRICS_VERSION = "2"  # 2: amplification_gross/_net (ARIO) and loss_area_value added
 RECOVERED = 0.95  # performance that counts as recovered
 SURGE_TARGET = 0.9  # share of surged demand that counts as reaching the surge
 METRIC_NAMES = (
@@ -31,6 +34,9 @@ METRIC_NAMES = (
     "peak_over_baseline",
     "backlog_end",
     "amplification",
+    "amplification_gross",
+    "amplification_net",
+    "loss_area_value",
     "supplier_hhi",
     "hub_assembly_share",
     "cross_border_share",
@@ -69,6 +75,101 @@ def performance(model: CoalitionModel) -> np.ndarray:
     demanded = by_end_item(model, "demanded")
     ratio = np.divide(delivered, demanded, out=np.ones_like(delivered), where=demanded > 0)
     return ratio.mean(axis=1)
+
+
+def end_item_values(model: CoalitionModel) -> np.ndarray:
+    """v_e: each end item's value per unit, in ``end_items`` order - the weights of
+    :func:`performance_value`.
+
+    A unit's value is its embodied cost: its makers' unit cost (weighted by baseline output)
+    plus the value of the inputs its bill of materials takes, v = c + A v. The scenarios'
+    ``unit_cost`` is a relative cost index near 1 for every product, so the makers' own cost
+    alone would weigh end items by volume; the embodied cost weighs them by what goes into them.
+    """
+    net = model.network
+    n = len(net.product_names)
+    base = net.baseline_output
+    made = np.bincount(net.firms.product, base, minlength=n)
+    spent = np.bincount(net.firms.product, net.firms.unit_cost * base, minlength=n)
+    cost = np.divide(spent, made, out=np.ones(n), where=made > 0)
+    value = np.linalg.solve(np.eye(n) - model.bom.coefficients, cost)
+    return np.array([value[net.product_names.index(item)] for item in end_items(model)])
+
+
+def performance_value(model: CoalitionModel) -> np.ndarray:
+    """Q_value(t): value served / value demanded in week t, end items weighted by unit cost.
+
+    Beside :func:`performance`, where 17 interceptors a week weigh as much as 3,750 shells;
+    here each counts by its value (value per unit x units, see :func:`end_item_values`).
+    """
+    served = by_end_item(model, "served")
+    demanded = by_end_item(model, "demanded")
+    values = end_item_values(model)
+    wanted = demanded @ values
+    got = served @ values
+    return np.divide(got, wanted, out=np.ones_like(got), where=wanted > 0)
+
+
+def capacity_removed(model: CoalitionModel) -> np.ndarray:
+    """1 - a_i(t): the share of each firm's capacity that disruptions remove, weeks x firms,
+    replayed from the scheduled disruptions (overlaps combine by the minimum, as in the run)."""
+    weeks = len(model.series("output_loss"))
+    removed = np.zeros((weeks, model.network.n_firms))
+    firm_hits = [d for d in model.disruptions if d.firms is not None and len(d.firms)]
+    for t in range(weeks):
+        availability = np.ones(model.network.n_firms)
+        for d in firm_hits:
+            level = d.disruption.level(t + 1)
+            if level < 1.0:
+                np.minimum.at(availability, d.firms, level)
+        removed[t] = 1.0 - availability
+    return removed
+
+
+def direct_loss_series(model: CoalitionModel) -> np.ndarray:
+    """ARIO's direct loss per week: sum_i c_i (1 - a_i(t)) x_i0 - the removed capacity times
+    its baseline use, valued at unit cost (what the hit firms could not make of their
+    baseline output, before anyone adapts)."""
+    net = model.network
+    return capacity_removed(model) @ (net.firms.unit_cost * net.baseline_output)
+
+
+def amplification(
+    model: CoalitionModel, kind: str = "gross", window: tuple[int, int] | None = None
+) -> float | None:
+    """ARIO's amplification: total output lost over output lost directly (Hallegatte 2008).
+
+    Total output lost, summed over firms and over the weeks of ``window`` (first, last week;
+    default t0 .. the last recorded week):
+
+    - "gross": sum_t sum_i c_i max(0, x_i0 - x_i(t)) - every firm's shortfall, overproduction
+      elsewhere not netted;
+    - "net": sum_t sum_i c_i (x_i0 - x_i(t)) - shortfall less any output above baseline (a
+      firm catching up on its backlog pays part of the loss back), BoARIO's production loss.
+
+    The denominator is :func:`direct_loss_series` over the same weeks. None without a firm
+    disruption (a surge or a trade closure removes no capacity).
+    """
+    if kind not in ("gross", "net"):
+        raise ValueError(f"kind must be gross or net, got {kind!r}")
+    direct = direct_loss_series(model)
+    if window is None:
+        t0 = shock_start(model)
+        if t0 is None or t0 > len(direct):
+            return None
+        window = (t0, len(direct))
+    first, last = window
+    rows = slice(first - 1, last)
+    denominator = float(direct[rows].sum())
+    if denominator <= 0:
+        return None
+    if kind == "gross":
+        lost = float(model.series("output_loss")[rows].sum())
+    else:
+        net = model.network
+        baseline_value = float((net.firms.unit_cost * net.baseline_output).sum())
+        lost = float((baseline_value - model.series("output_value")[rows]).sum())
+    return lost / denominator
 
 
 def shock_start(model: CoalitionModel) -> int | None:
@@ -154,6 +255,9 @@ def compute_metrics(model: CoalitionModel) -> dict[str, float | int | None]:
         "peak_over_baseline": float(peak) if peak is not None else None,
         "backlog_end": float((backlog[-1] / base_by_item).mean()) if len(q) else None,
         "amplification": total_loss / direct if direct > 0 else None,
+        "amplification_gross": amplification(model, "gross"),
+        "amplification_net": amplification(model, "net"),
+        "loss_area_value": loss_area(performance_value(model), t0) if t0 else None,
         "supplier_hhi": supplier_hhi(model),
         "hub_assembly_share": hub_assembly_share(model),
         "cross_border_share": cross_border_share(model),

@@ -22,6 +22,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "alpha_mean": ("scalar", "mean overproduction factor over firms"),
     "output_loss": ("scalar", "value (units x unit cost) of baseline output not produced"),
     "direct_loss": ("scalar", "value of baseline output that down capacity could not produce"),
+    "output_value": ("scalar", "value (units x unit cost) of all firms' output this week"),
     "utilisation": ("scalar", "total production / total nominal capacity"),
     "capacity": ("scalar", "total nominal capacity (grows with investment)"),
 }

@@ -236,7 +236,7 @@ class ReferenceEngine:
         """Each firm makes what its ceiling, its orders and its scarcest input allow."""
         self.produced = [0.0] * self.n_products
         self.consumed = [0.0] * self.n_products
-        self.output_loss = self.direct_loss = 0.0
+        self.output_loss = self.direct_loss = self.output_value = 0.0
         for firm in self.firms:
             ceiling = firm.alpha * firm.availability * firm.capacity
             self.direct_loss += firm.unit_cost * max(firm.baseline_output - ceiling, 0.0)
@@ -246,6 +246,7 @@ class ReferenceEngine:
             firm.production = limit
             self.produced[firm.product] += limit
             self.output_loss += firm.unit_cost * max(firm.baseline_output - limit, 0.0)
+            self.output_value += firm.unit_cost * limit
             for slot in firm.inputs:
                 slot.stock -= slot.coef * limit
                 self.consumed[slot.product] += slot.coef * limit
@@ -367,6 +368,7 @@ class ReferenceEngine:
                 "alpha_mean": sum(f.alpha for f in self.firms) / len(self.firms),
                 "output_loss": self.output_loss,
                 "direct_loss": self.direct_loss,
+                "output_value": self.output_value,
                 "utilisation": sum(self.produced) / sum(f.capacity for f in self.firms),
                 "capacity": sum(f.capacity for f in self.firms),
             },
