@@ -15,6 +15,7 @@ On the command line a disruption is written ``KIND[:TARGET]@START+DURATION[~RAMP
 ``assembly:USA@12+8``      every end-item assembler located in USA
 ``state:KOR@10+20``        KOR cut off: nothing crosses its borders (blockade, political)
 ``product:tnt@10+8``       every TNT producer (``product:tnt:KOR`` for those in KOR only)
+``firm:KOR-tnt-1@10+8``     one firm, by name (the stress test's firm-level node outage)
 ``cyber:0.3@10+4``         IT vendors serving ~30 % of firms hit; each of their firms goes
                            down unless its state's cyber hardening protects it
 ``border:USA-KOR@10+12``   an export-licensing freeze between USA and KOR
@@ -34,8 +35,8 @@ import numpy as np
 if TYPE_CHECKING:
     from webmodel.core.model import CoalitionModel
 
-KINDS = ("random", "targeted", "assembly", "state", "product", "cyber", "border")
-FIRM_KINDS = ("random", "targeted", "assembly", "product", "cyber")
+KINDS = ("random", "targeted", "assembly", "state", "product", "firm", "cyber", "border")
+FIRM_KINDS = ("random", "targeted", "assembly", "product", "firm", "cyber")
 LINK_KINDS = ("state", "border")
 CENTRALITIES = ("degree", "betweenness")
 
@@ -45,6 +46,7 @@ FORMS = """accepted forms (KIND[:TARGET]@START+DURATION[~RAMP]):
   assembly:STATE@START+DURATION              e.g. assembly:USA@12+8
   state:STATE@START+DURATION                 e.g. state:KOR@10+20
   product:PRODUCT[:STATE]@START+DURATION     e.g. product:tnt@10+8
+  firm:FIRM_NAME@START+DURATION              e.g. firm:KOR-tnt-1@10+8
   cyber:FRACTION@START+DURATION              e.g. cyber:0.3@10+4
   border:STATE-STATE@START+DURATION          e.g. border:USA-KOR@10+12
   add ~RAMP for a linear recovery over RAMP weeks, e.g. assembly:USA@12+8~6"""
@@ -198,6 +200,15 @@ def firms_hit(disruption: Disruption, model: CoalitionModel) -> np.ndarray:
             _check_state(state, codes)
             makers &= net.firms.state == codes.index(state)
         return np.flatnonzero(makers)
+    if kind == "firm":
+        try:
+            index = net.firms.name.index(target)
+        except ValueError:
+            shown = ", ".join(net.firms.name[:3])
+            raise DisruptionError(
+                f"firm: unknown firm {target!r} (names look like {shown})"
+            ) from None
+        return np.array([index], dtype=np.int64)
     if kind == "cyber":
         return _cyber_victims(model, float(target))
     raise DisruptionError(f"{kind} does not take firms down")
