@@ -66,6 +66,7 @@ class DependencyMap:
     end_items: list[str]
     flows: list[Flows]
     chokepoints: dict[str, Chokepoint]
+    bom: np.ndarray  # bill of materials: units of input (column) per unit of product (row)
     firm_inputs: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def of(self, state: str, role: str, end_item: str) -> Flows | None:
@@ -223,6 +224,7 @@ def dependency_map(network: Network, states: list[str] | None = None) -> Depende
         end_items=[names[p] for p in end_items],
         flows=flows,
         chokepoints=chokepoints(network),
+        bom=network.scenario.bom().coefficients,
         firm_inputs=firm_input_shares(network),
     )
 
