@@ -336,7 +336,7 @@ def _stress_table(result, config, args: argparse.Namespace) -> str:
             flag = "TTS<TTR" if r["tts_lt_ttr"] else ""
             lines.append(
                 f"  {r['rank']:>4}  {r['node']:<28} {r['n_firms']:>5}  {r['coalition_loss']:>6.2f}"
-                f"  {_weeks(r['tts_weeks']):>4}  {flag:<7}{r['worst_state']} "
+                f"  {_weeks(r['tts_weeks']):>4}  {flag:<8}{r['worst_state']} "
                 f"({r['worst_state_loss']:.2f})"
             )
         if args.state:
