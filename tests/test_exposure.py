@@ -231,3 +231,52 @@ def test_help_imports_no_heavy_module():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+# --- the app ---------------------------------------------------------------------------------
+
+
+def test_app_panel_ranks_highlights_and_maps(tmp_path, monkeypatch):
+    import ipyvuetify as v
+    import ipywidgets
+    import solara
+
+    from webmodel.app import exposure_view
+    from webmodel.app.pair import ModelPair, Settings
+
+    pair = ModelPair(Settings(steps=30))
+    real = exposure_view.ranking_for
+    monkeypatch.setattr(
+        exposure_view, "ranking_for", lambda settings: real(settings, tmp_path / "app")
+    )
+    _, rc = solara.render(exposure_view.ExposurePanel(pair), handle_error=False)
+
+    def images(css: str) -> list:
+        return [w for w in rc.find(ipywidgets.Image).widgets if css in w._dom_classes]
+
+    assert rc.find(v.Select, label="state").widget.v_model == "KOR"
+    assert images("webmodel-heatmap")
+    assert not images("webmodel-highlight")
+    rc.find(v.Btn, children=["Rank nodes (stress test)"]).widget.click()
+    select = rc.find(v.Select, label="highlight node").widget
+    assert select.v_model == "interceptor@USA"  # the top of the ranking, chosen first
+    assert len(images("webmodel-highlight")) == 2
+    before = [w.value for w in images("webmodel-highlight")]
+    select.v_model = "tnt@KOR"
+    after = [w.value for w in images("webmodel-highlight")]
+    assert len(after) == 2 and after != before  # the other node is drawn highlighted
+    # The dependency map follows the chosen state.
+    rc.find(v.Select, label="state").widget.v_model = "JPN"
+    assert rc.find(v.Select, label="state").widget.v_model == "JPN"
+
+
+def test_app_markdown_ranking_and_dependency(tmp_path):
+    from webmodel.app import exposure_view
+    from webmodel.app.pair import ModelPair, Settings
+
+    pair = ModelPair(Settings(steps=30))
+    result = exposure_view.ranking_for(pair.settings, tmp_path / "app")
+    text = exposure_view.ranking_markdown(result, "hub-and-spokes")
+    assert "| 1 | interceptor@USA |" in text
+    deps = exposure_view.dependency_markdown(pair, "KOR")
+    assert "consumes shell_155mm" in deps and "tier" in deps
