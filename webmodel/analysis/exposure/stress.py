@@ -314,21 +314,23 @@ def _runs(folder: Path, name: str) -> tuple[dict[str, np.ndarray], dict[str, np.
     if failed.any():
         first = int(np.flatnonzero(failed)[0])
         raise RuntimeError(f"{failed.sum()} stress runs failed: {columns['error'][first]}")
-    series = pq.read_table(folder / "series" / f"experiment={name}" / "data.parquet")
+    # Streamed batch by batch: a 10,000-firm test has tens of millions of series rows.
+    series = pq.ParquetFile(folder / "series" / f"experiment={name}" / "data.parquet")
     n_runs = len(columns["run_id"])
-    variable = series.column("variable").combine_chunks()
-    names = variable.dictionary.to_pylist()
-    index = variable.indices.to_numpy()
-    run_id = series.column("run_id").to_numpy()
-    step = series.column("step").to_numpy()
-    value = series.column("value").to_numpy()
-    weeks = int(step.max())
-    served = {}
-    for k, var in enumerate(names):
-        mine = index == k
-        grid = np.zeros((n_runs, weeks))
-        grid[run_id[mine], step[mine] - 1] = value[mine]
-        served[var.removeprefix("served.")] = grid
+    served: dict[str, np.ndarray] = {}
+    weeks = int(np.max(columns["steps"]))
+    for batch in series.iter_batches(batch_size=1 << 20):
+        variable = batch.column("variable")
+        names = variable.dictionary.to_pylist()
+        index = variable.indices.to_numpy()
+        run_id = batch.column("run_id").to_numpy()
+        step = batch.column("step").to_numpy()
+        value = batch.column("value").to_numpy()
+        for k in np.unique(index):
+            slot = names[k].removeprefix("served.")
+            grid = served.setdefault(slot, np.zeros((n_runs, weeks)))
+            mine = index == k
+            grid[run_id[mine], step[mine] - 1] = value[mine]
     return columns, served
 
 
