@@ -121,6 +121,12 @@ class StressConfig:
                 raise ValueError(
                     f"topology: must be one of {', '.join(TOPOLOGIES)}, got {topology!r}"
                 )
+        for name in ("surge", "surge_start", "disruptions", "topology", "web_ness"):
+            if name in self.base:
+                raise ValueError(
+                    f"{name}: set by the stress test itself (baseline demand, one node down, "
+                    "each topology)"
+                )
         if self.severity != 1.0:
             node_disruption(Node("product", "", ""), 1, 1, severity=self.severity)
 
