@@ -289,6 +289,7 @@ def run_stress(
         summary = _sweep(config, levels, out / "pairs", "stress-pairs", workers, progress)
         if summary.complete:
             result.pairs = pair_table(config, result, top, specs, out / "pairs")
+            _write_pairs(result, out, config)
     return result
 
 
@@ -549,3 +550,13 @@ def _write(result: StressResult, out: Path, config: StressConfig, which: str) ->
     for name, cols in (("ranking", result.ranking), ("by_state", result.by_state)):
         table = pa.table(cols)
         write_parquet_atomic(table.replace_schema_metadata(meta), out / f"{name}.parquet")
+
+
+def _write_pairs(result: StressResult, out: Path, config: StressConfig) -> None:
+    import pyarrow as pa
+
+    from webmodel.io.output import provenance, write_parquet_atomic
+
+    meta = provenance(stress_config=json.dumps(asdict(config), default=str), runs="pairs")
+    table = pa.Table.from_pylist(result.pairs) if result.pairs else pa.table({})
+    write_parquet_atomic(table.replace_schema_metadata(meta), out / "pairs.parquet")
