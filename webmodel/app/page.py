@@ -26,6 +26,7 @@ import solara
 
 from webmodel.app.assets import configure_solara
 from webmodel.app.charts import MODEL_COLOURS, ComparisonCharts
+from webmodel.app.exposure_view import ExposurePanel
 from webmodel.app.network_view import NetworkView, shared_layouts
 from webmodel.app.pair import (
     CUSTOM_SCENARIO,
@@ -183,6 +184,7 @@ def Page() -> None:
         MessageBar(message)
         if pair.value is not None:
             Dashboard(pair.value, frame.value)
+            ExposurePanel(pair.value)
 
 
 page = Page  # `solara run webmodel.app` looks for Page; Mesa's examples call it page

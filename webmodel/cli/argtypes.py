@@ -27,3 +27,4 @@ def bounded(
 
 
 positive_int = bounded(int, 1, None, "a positive integer")
+non_negative_int = bounded(int, 0, None, "an integer >= 0")

@@ -406,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Commands that live beside their subsystems.
     from webmodel.cli.app import register as register_app
+    from webmodel.cli.exposure import register as register_exposure
     from webmodel.cli.findings import register as register_findings
     from webmodel.cli.parameters import register as register_parameters
     from webmodel.cli.sweep import register as register_sweep
@@ -414,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_findings(sub)
     register_app(sub)
     register_parameters(sub)
+    register_exposure(sub)
     return parser
 
 
