@@ -46,9 +46,13 @@ BAD = {
         SMALL.replace("steps = {steps}", 'steps = "thirty"'),
         ["base.steps: must be int", "'thirty'"],
     ),
-    "a level only the model rejects": (
+    "a level out of its declared bounds": (
         SMALL.replace("surge = [1.0, 2.0]", "adjustment_time = [4.0, 0.5]"),
-        ["factors.adjustment_time = 0.5: the model rejects it", "adjustment_time"],
+        ["factors.adjustment_time[1]: must be a number in [1, 1,040] (weeks)", "0.5"],
+    ),
+    "a level only the model rejects": (
+        SMALL.replace("surge = [1.0, 2.0]", 'platforms = [[["USA", "KOR"]], [["USA", "ZZZ"]]]'),
+        ["factors.platforms = [['USA', 'ZZZ']]: the model rejects it", "unknown state 'ZZZ'"],
     ),
     "missing root seed": (
         SMALL.replace("root_seed = 7", ""),

@@ -2,8 +2,9 @@
 
 The model gains parameters as the project grows (policy levers, disruptions), so the list, the
 types and the defaults are introspected from ``CoalitionModel.__init__`` every time rather than
-copied here. Only the ranges below are ours: they give a clear message before any model is built.
-The model's own validation (tried on probe models before a sweep starts) covers the rest.
+copied here. Numeric bounds come from the parameter declarations
+(:data:`webmodel.coalition.parameters.SPECS`): a clear message before any model is built. The
+model's own validation (tried on probe models before a sweep starts) covers the rest.
 """
 
 from __future__ import annotations
@@ -23,15 +24,6 @@ import pyarrow as pa
 # Not experiment parameters: a pre-built network cannot go in a TOML file, the engine is a
 # numerical detail (the reference engine is for tests), and seeds come from the root seed.
 EXCLUDED = ("network", "engine", "rng")
-
-# Numeric ranges (inclusive; None = unbounded) checked before any model is built.
-RANGES: dict[str, tuple[float | None, float | None]] = {
-    "web_ness": (0.0, 1.0),
-    "surge": (0.0, None),
-    "steps": (1, None),
-    "surge_start": (1, None),
-    "firms": (1, None),
-}
 
 
 def _choices() -> dict[str, tuple[str, ...]]:
@@ -97,13 +89,11 @@ class ParameterInfo:
         choices = _choices().get(self.name)
         if choices and isinstance(value, str) and value not in choices:
             return f"must be one of {', '.join(choices)}, got {value!r}"
-        bounds = RANGES.get(self.name)
-        if bounds and _is_number(value):
-            low, high = bounds
-            if (low is not None and value < low) or (high is not None and value > high):
-                lo = "-inf" if low is None else f"{low:g}"
-                hi = "inf" if high is None else f"{high:g}"
-                return f"must be in [{lo}, {hi}], got {value!r}"
+        from webmodel.coalition.parameters import SPECS
+
+        spec = SPECS.get(self.name)
+        if spec is not None and spec.kind in ("int", "float") and _is_number(value):
+            return spec.check(value)
         return None
 
     def coerce(self, value: Any) -> Any:
