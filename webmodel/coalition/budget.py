@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from webmodel.coalition.scenario import Scenario, ScenarioError
 
 MEMORY_BUDGET_BYTES = 4 * 2**30  # one run's projected memory
-WORK_BUDGET_LINK_WEEKS = 10**10  # one run's links x weeks (about ten minutes of stepping)
+WORK_BUDGET_LINK_WEEKS = 2 * 10**9  # one run's links x weeks (about two minutes of stepping)
 DESIGN_POINTS_BUDGET = 1_000_000  # a sweep's design points (the plan holds each in memory)
 RUNS_BUDGET = 1_000_000  # a sweep's runs (points x replicates)
 
-BYTES_PER_FIRM = 2_000
-BYTES_PER_LINK = 300
+BYTES_PER_FIRM = 1_000
+BYTES_PER_LINK = 200
 BASE_BYTES = 200 * 2**20  # the interpreter, numpy, Mesa
 SECONDS_PER_LINK_WEEK = 6e-8
 ALLOW_LARGE = "--allow-large"
@@ -89,9 +89,10 @@ def estimate_run(
 ) -> RunEstimate:
     """Project a run's size from the scenario, without wiring it (arithmetic on the firm groups).
 
-    Links are bounded above: every buyer slot (a firm's input, or a state's end item) gets
-    ``suppliers_per_input`` suppliers in the web, or all the makers if fewer; one in
-    hub-and-spokes. ``firms`` scales the scenario as :meth:`Scenario.scaled` does.
+    Links are bounded above: the wiring splits every buyer slot's need (a firm's input, or a
+    state's end item) into ``suppliers_per_input`` parts in the web, one in hub-and-spokes, and
+    matches them along the suppliers, so a product has at most parts x (slots + makers) links.
+    ``firms`` scales the scenario as :meth:`Scenario.scaled` does.
     """
     params = scenario.parameters
     k = int(suppliers_per_input or params.suppliers_per_input)
@@ -104,13 +105,17 @@ def estimate_run(
         counts.append(count)
         makers[g.product] = makers.get(g.product, 0) + count
     by_name = {p.name: p for p in scenario.products}
-    links = 0
+    slots: dict[str, int] = {}  # buyer slots per product bought
     for g, count in zip(scenario.firm_groups, counts, strict=True):
         for q in by_name[g.product].inputs:
-            links += count * (1 if single else min(k, makers.get(q, 1)))
+            slots[q] = slots.get(q, 0) + count
     for s in scenario.states:
         for item in s.demand:
-            links += 1 if single else min(k, makers.get(item, 1))
+            slots[item] = slots.get(item, 0) + 1
+    # Matching splits each buyer's need (in k parts in the web) along the suppliers, a
+    # northwest-corner rule: at most one link per part plus one per supplier boundary.
+    per_part = 1 if single else k
+    links = sum(per_part * (n + makers.get(q, 0)) for q, n in slots.items())
     delays = [scenario.default_border_delay, *scenario.border_delays.values()]
     if border_delay is not None:
         delays = [int(border_delay)]

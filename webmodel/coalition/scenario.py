@@ -488,9 +488,9 @@ def _parse_firms(
     known = {"product", "state", "count", "capacity", "unit_cost"}
     for where, entry in _tables(raw, "firms", known, problems):
         product, state = entry.get("product"), entry.get("state")
-        if product not in product_names:
+        if not isinstance(product, str) or product not in product_names:
             problems.append(f"{where}.product: unknown product {product!r}")
-        if state not in codes:
+        if not isinstance(state, str) or state not in codes:
             problems.append(f"{where}.state: unknown state {state!r}")
         count = entry.get("count")
         if not _is_count(count, 1, MAX_FIRMS):

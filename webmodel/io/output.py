@@ -40,6 +40,18 @@ class OutputError(OSError):
     """An output cannot be written (no such folder, no permission, a full disk); the message
     names the file. The command line exits with its own status (3) for it."""
 
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+class DamagedFile(RuntimeError):
+    """A results file cannot be read back whole (truncated, a flipped bit, not Parquet); the
+    message names it. The command line exits with status 3, as for an unwritable output."""
+
+    def __init__(self, path: Path, reason: Exception | str) -> None:
+        self.path = path
+        super().__init__(f"{path}: damaged ({reason})")
+
 
 def _git(*args: str) -> str | None:
     try:

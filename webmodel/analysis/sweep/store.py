@@ -49,6 +49,7 @@ from webmodel.analysis.sweep.plan import Plan
 from webmodel.analysis.sweep.runner import FAILED, ChunkResult
 from webmodel.io.output import (
     PARQUET_OPTIONS,
+    DamagedFile,
     file_sha256,
     output_error,
     provenance,
@@ -87,14 +88,6 @@ def read_verified(path: Path, columns: list[str] | None = None) -> pa.Table:
         return pq.ParquetFile(path, page_checksum_verification=True).read(columns=columns)
     except (OSError, pa.ArrowException) as err:
         raise DamagedFile(path, err) from err
-
-
-class DamagedFile(RuntimeError):
-    """A results file cannot be read back whole (truncated, a flipped bit, not Parquet)."""
-
-    def __init__(self, path: Path, reason: Exception | str) -> None:
-        self.path = path
-        super().__init__(f"{path}: damaged ({reason})")
 
 
 def _check_whole(path: Path, rows: int | None = None, ids_from: int | None = None) -> int:
