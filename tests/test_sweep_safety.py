@@ -236,3 +236,40 @@ def test_a_truncated_final_file_is_named_and_the_sweep_runs_again(capsys, tmp_pa
     err = capsys.readouterr().err
     assert "runs/experiment=small/data.parquet is damaged" in err
     assert comparable(read_runs(out)).equals(before)
+
+
+# --- the code's state -------------------------------------------------------------------------
+
+
+def test_the_source_state_is_the_packages_own_not_an_enclosing_repositorys(tmp_path, monkeypatch):
+    from webmodel.io import output
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    def state() -> dict:
+        for cached in (output.git_commit, output.git_dirty, output.source_sha256):
+            cached.cache_clear()
+        return output.source_state()
+
+    package = tmp_path / "webmodel"
+    package.mkdir()
+    (package / "__init__.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x")
+    monkeypatch.setattr(output, "PACKAGE_DIR", package)
+    try:
+        untracked = state()  # inside a repository that does not track the package
+        assert untracked["git_commit"] == output.NOT_IN_GIT and untracked["git_dirty"] is None
+        git("add", "webmodel")
+        git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "package")
+        clean = state()
+        assert len(clean["git_commit"]) == 40 and clean["git_dirty"] is False
+        (package / "__init__.py").write_text("x = 2\n")
+        dirty = state()
+        assert dirty["git_commit"] == clean["git_commit"] and dirty["git_dirty"] is True
+        assert dirty["source_sha256"] != clean["source_sha256"]
+    finally:
+        monkeypatch.undo()
+        for cached in (output.git_commit, output.git_dirty, output.source_sha256):
+            cached.cache_clear()

@@ -42,7 +42,6 @@ from webmodel.analysis.sweep.plan import Plan
 from webmodel.analysis.sweep.progress import Progress
 from webmodel.analysis.sweep.runner import FAILED, Chunk, ChunkResult, failed_rows, run_chunk
 from webmodel.analysis.sweep.store import ResultStore, now_utc
-from webmodel.io.output import git_commit
 
 TARGET_CHUNK_SECONDS = 2.0
 CHUNKS_PER_SLOT = 4  # guided scheduling: a chunk is at most remaining / (this x slots)
@@ -322,7 +321,7 @@ def _run_locked(
         "workers": workers.label,
         "runs_before": summary.done,
         "webmodel_version": state["webmodel_version"],
-        "git_commit": git_commit() or "",
+        "git_commit": state["git_commit"],  # says so outside a checkout, never ""
         "git_dirty": state["git_dirty"],
         "source_sha256": state["source_sha256"],
     }
