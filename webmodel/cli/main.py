@@ -532,7 +532,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"webmodel {args.command}: error: {err}", file=sys.stderr)
         return EXIT_OUTPUT
     except OSError as err:
-        if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):  # only a write fails so
             raise
         where = f" {err.filename}" if err.filename else ""
         print(f"webmodel {args.command}: error: cannot write{where}: {err}", file=sys.stderr)
