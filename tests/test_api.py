@@ -68,7 +68,11 @@ def test_an_installed_copy_inside_another_repository_is_not_a_checkout(tmp_path:
     package.mkdir(parents=True)
     assert provenance._checkout_head(package) is None
     (tmp_path / "webmodel").mkdir()
-    assert provenance._checkout_head(tmp_path / "webmodel") is not None  # a checkout's layout
+    (tmp_path / "webmodel" / "__init__.py").write_text("")
+    assert provenance._checkout_head(tmp_path / "webmodel") is None  # laid out, not tracked
+    subprocess.run(["git", "add", "webmodel"], cwd=tmp_path, check=True)
+    subprocess.run(["git", *who, "commit", "-q", "-m", "package"], cwd=tmp_path, check=True)
+    assert provenance._checkout_head(tmp_path / "webmodel") is not None  # a checkout of it
 
 
 @pytest.fixture(scope="module")

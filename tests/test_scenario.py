@@ -80,7 +80,7 @@ def _error(data) -> str:
         (lambda d: d["products"][0]["inputs"].update(fuzz=1), "inputs.fuzz: unknown product"),
         (
             lambda d: d["products"][2].update(lead_time_weeks=0),
-            "lead_time_weeks: required, an integer >= 1",
+            "lead_time_weeks: required, an integer in [1, 1040]",
         ),
         (lambda d: d["firms"][3].update(capacity=-5), "firms[3].capacity"),
         (lambda d: d["firms"][3].update(capacity="big"), "firms[3].capacity"),

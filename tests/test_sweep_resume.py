@@ -136,3 +136,25 @@ def test_resuming_when_the_code_makes_other_columns_is_refused(monkeypatch, caps
     assert main(["sweep", str(path), "--out", str(out), "--workers", "0", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "other columns than this version of webmodel makes (+new_lever)" in err
+
+
+def test_a_second_sweep_into_the_same_folder_exits_2_at_once(capsys, tmp_path):
+    """Two writers would both run everything and interleave their parts: the second stops."""
+    path = write_experiment(tmp_path, replicates=RUNS // 4, steps=40)
+    out = tmp_path / "out"
+    first = _start(path, out)
+    try:
+        _wait_for_parts(first, out, 2)
+        start = time.monotonic()
+        assert main(["sweep", str(path), "--out", str(out), "--workers", "0", "--quiet"]) == 2
+        assert time.monotonic() - start < 15
+        assert f"process {first.pid} is writing a sweep here" in capsys.readouterr().err
+        _, err = first.communicate(timeout=120)
+        assert first.returncode == 0, err.decode()
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(timeout=30)
+    manifest = json.loads((out / "sweep.json").read_text())
+    assert manifest["status"] == "complete" and len(manifest["invocations"]) == 1
+    assert read_runs(out).num_rows == RUNS

@@ -24,7 +24,7 @@ from webmodel.core.metrics import compute_metrics, performance
 from webmodel.core.model import CoalitionModel
 
 CUSTOM_SCENARIO = "other file..."
-MAX_FIRMS = 20_000  # beyond this one step and one frame take seconds; the app is for exploring
+APP_MAX_FIRMS = 20_000  # beyond this one step and one frame take seconds; the app is for exploring
 APP_SURGE = 2.0  # the app compares the wirings under a demand surge, as `webmodel compare` does
 
 
@@ -134,7 +134,7 @@ class Settings:
 # The run settings the form shows: (form field, declaration, what the messages call it). The
 # app caps the firms, since it draws every one of them each week.
 RUN_FIELDS = {
-    "firms": (replace(RUN_SPECS["firms"], high=MAX_FIRMS), "firms"),
+    "firms": (replace(RUN_SPECS["firms"], high=APP_MAX_FIRMS), "firms"),
     "surge": (RUN_SPECS["surge"], "surge factor"),
     "surge_start": (RUN_SPECS["surge_start"], "surge start"),
     "steps": (RUN_SPECS["steps"], "horizon"),

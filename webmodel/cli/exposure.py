@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from webmodel.cli.argtypes import bounded, non_negative_int, positive_int
+from webmodel.coalition.parameters import TOPOLOGIES
 
-TOPOLOGIES = ("hub-and-spokes", "production-web")
 _workers = bounded(int, 0, None, "an integer >= 0 (0 runs in this process)")
 
 
@@ -163,14 +163,14 @@ def cmd_exposure(args: argparse.Namespace) -> int:
     if args.parquet:
         _write_flows(maps, args.parquet, args)
     if args.figure:
-        from webmodel.analysis.exposure.figures import flow_diagram, heatmap, save
+        from webmodel.analysis.exposure.figures import flow_diagram, heatmap, save_svg_png
 
-        save(heatmap(maps), args.figure)
+        save_svg_png(heatmap(maps), args.figure)
         item = args.end_item or next(
             (r["end_item"] for r in next(iter(report["wirings"].values()))["roots"]), end_items[0]
         )
         stem = Path(args.figure).with_suffix("")
-        save(flow_diagram(maps, args.state, item), f"{stem}-flow.svg")
+        save_svg_png(flow_diagram(maps, args.state, item), f"{stem}-flow.svg")
     if args.json:
         json.dump(report, sys.stdout, indent=2)
         print()

@@ -1,12 +1,15 @@
 """``webmodel``: the command line.
 
 Every command validates its inputs (scenario file, options) before doing any work; a bad input
-prints what is wrong, naming the field, and exits with status 2.
+prints what is wrong, naming the field, and exits with status 2. An output that cannot be
+written (no such folder, no permission, a full disk) exits with status 3, checked before the
+work where it can be (``run --series``).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -16,11 +19,13 @@ from pathlib import Path
 
 from webmodel.cli.argtypes import positive_int
 from webmodel.cli.options import add_parameter_options, parameter_values
+from webmodel.coalition.budget import add_budget_option
 from webmodel.coalition.parameters import SPECS
 from webmodel.coalition.scenario import Scenario, ScenarioError, load_scenario
 from webmodel.coalition.topology import TOPOLOGIES
 
 EXIT_BAD_INPUT = 2
+EXIT_OUTPUT = 3
 
 
 class InputError(Exception):
@@ -85,6 +90,23 @@ def _model(scenario: Scenario, args: argparse.Namespace, network=None, **fixed):
     )
 
 
+def _check_budget(
+    scenario: Scenario, args: argparse.Namespace, topology: str, web_ness: float | None
+) -> None:
+    """The run's projected size against the budget, before anything is wired."""
+    from webmodel.coalition.budget import check_run
+
+    check_run(
+        scenario,
+        getattr(args, "allow_large", False),
+        topology=topology,
+        web_ness=web_ness,
+        steps=args.steps,
+        suppliers_per_input=getattr(args, "suppliers_per_input", None),
+        border_delay=getattr(args, "border_delay", None),
+    )
+
+
 def _fmt(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.1f}"
 
@@ -97,18 +119,30 @@ def _pct(x: float | None) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from webmodel.coalition.budget import check_network
     from webmodel.core.metrics import compute_metrics
     from webmodel.core.structure import structure_report
-    from webmodel.io.output import run_params, series_table, totals, write_parquet_atomic
+    from webmodel.io.output import (
+        check_writable,
+        run_params,
+        series_table,
+        totals,
+        write_parquet_atomic,
+    )
 
+    if args.series and Path(args.series).suffix != ".parquet":
+        raise InputError(f"--series: must name a .parquet file, got {args.series!r}")
+    if args.series:
+        check_writable(args.series, "--series")  # before the work, not after it
     scenario = _load(args)
     network = None
     if args.network:
         from webmodel.io.netio import read_network
 
         network = read_network(args.network, scenario)
-    if args.series and Path(args.series).suffix != ".parquet":
-        raise InputError(f"--series: must name a .parquet file, got {args.series!r}")
+        check_network(network, args.steps, getattr(args, "allow_large", False))
+    else:
+        _check_budget(scenario, args, args.topology, args.web_ness)
     import webmodel.core.model  # noqa: F401  (import Mesa before the clock starts)
 
     start = time.perf_counter()
@@ -192,6 +226,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from webmodel.io.output import run_params, totals
 
     scenario = _load(args)
+    _check_budget(scenario, args, "production-web", None)  # the larger of the two
     results = {}
     structures = {}
     for topology in TOPOLOGIES:
@@ -267,6 +302,12 @@ def cmd_network(args: argparse.Namespace) -> int:
     if Path(args.out).suffix not in (".graphml", ".json"):
         raise InputError(f"--out: must end in .graphml or .json, got {args.out!r}")
     scenario = _load(args)
+    from webmodel.coalition.budget import check_run
+
+    check_run(
+        scenario, getattr(args, "allow_large", False), topology=args.topology,
+        web_ness=args.web_ness, steps=1,
+    )  # fmt: skip
     # Wired as `webmodel run --seed N` wires it (the model's own wiring stream), so a run on
     # the exported network is the same run.
     network = CoalitionModel(
@@ -343,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--series", metavar="FILE.parquet", help="write the per-week series as Parquet"
     )
+    add_budget_option(run)
     run.set_defaults(func=cmd_run)
 
     compare = sub.add_parser(
@@ -356,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     wiring = ("topology", "web_ness")
     _add_run_options(compare, [n for n in SPECS if n not in wiring], surge=2.0)
     compare.add_argument("--json", action="store_true", help="print totals as JSON")
+    add_budget_option(compare)
     compare.set_defaults(func=cmd_compare)
 
     network = sub.add_parser(
@@ -366,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenario_options(network)
     add_parameter_options(network, ["topology", "web_ness", "firms"])
     network.add_argument("--out", required=True, metavar="FILE.graphml|FILE.json")
+    add_budget_option(network)
     network.set_defaults(func=cmd_network)
 
     bench = sub.add_parser(
@@ -422,6 +466,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from webmodel.io.output import DamagedFile, OutputError
+
     try:
         return args.func(args)
     except (ScenarioError, InputError, ValueError) as err:
@@ -431,6 +477,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Output piped into `head` or similar: stop quietly (Python docs' recipe).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except (OutputError, DamagedFile) as err:
+        print(f"webmodel {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_OUTPUT
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):  # only a write fails so
+            raise
+        where = f" {err.filename}" if err.filename else ""
+        print(f"webmodel {args.command}: error: cannot write{where}: {err}", file=sys.stderr)
+        return EXIT_OUTPUT
 
 
 if __name__ == "__main__":

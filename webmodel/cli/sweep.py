@@ -1,8 +1,10 @@
 """``webmodel sweep`` and ``webmodel report``: the command-line face of sweeps.
 
 Exit status of ``sweep``: 0 every run succeeded; 1 some runs failed (recorded with their errors);
-2 the experiment file or an option is wrong (nothing was created); 130 interrupted (finished
-chunks are kept: run the same command again to resume).
+2 the experiment file or an option is wrong, or the results folder is refused (another sweep's,
+changed inputs, locked by a running sweep; nothing was written); 3 the results cannot be
+written (unwritable folder, full disk) or read back whole; 130 interrupted (finished chunks are
+kept: run the same command again to resume).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 from pathlib import Path
 
 from webmodel.cli.argtypes import bounded
+from webmodel.coalition.budget import add_budget_option
 
 EXIT_RUNS_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -25,14 +28,21 @@ _seconds = bounded(float, 0, None, "a number of seconds >= 0")
 def cmd_sweep(args: argparse.Namespace) -> int:
     from webmodel.analysis.sweep.executor import open_workers
     from webmodel.analysis.sweep.experiment import load_experiment
+    from webmodel.analysis.sweep.lock import sweep_lock
     from webmodel.analysis.sweep.plan import build_plan
     from webmodel.analysis.sweep.scheduler import run_sweep
-    from webmodel.analysis.sweep.store import ResultStore
+    from webmodel.analysis.sweep.store import MANIFEST, ResultStore
+    from webmodel.io.output import check_writable
 
     experiment = load_experiment(args.experiment)
-    plan = build_plan(experiment)
+    plan = build_plan(experiment, allow_large=args.allow_large)
     out = Path(args.out) if args.out else Path("results") / experiment.name
-    resumable = ResultStore(out, plan).check_resumable()
+    store = ResultStore(out, plan)
+    resumable = False
+    if args.fresh:
+        store.check_resumable_folder()
+    else:
+        resumable = store.check_resumable()
     for message in plan.warnings:
         print(f"webmodel sweep: warning: {message}", file=sys.stderr)
     points, runs = plan.n_points, plan.n_runs
@@ -54,9 +64,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     )
     if args.dry_run:
         return 0
+    check_writable(out / MANIFEST, "--out")
     progress = {"quiet": args.quiet, "every": args.progress_every}
-    with open_workers(args.workers, args.dask, args.dask_local) as workers:
-        summary = run_sweep(plan, out, workers, chunk_size=args.chunk_size, progress=progress)
+    # The lock is taken before the workers start, so that a second writer stops at once.
+    with sweep_lock(out), open_workers(args.workers, args.dask, args.dask_local) as workers:
+        summary = run_sweep(
+            plan, out, workers, chunk_size=args.chunk_size, progress=progress, fresh=args.fresh
+        )
     overhead = summary.overhead
     print(
         f"webmodel sweep: {summary.ran} runs in {summary.elapsed:.2f} s "
@@ -116,7 +130,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run an experiment file's sweep (resumable; local processes or Dask)",
         description="Run every run of an experiment file and write tidy Parquet results. "
         "Run it again after an interruption to resume. Exit status: 0 all runs ok, 1 some runs "
-        "failed, 2 bad experiment file or option, 130 interrupted. See docs/sweeps.md.",
+        "failed, 2 bad experiment file or option or a refused results folder, 3 results cannot "
+        "be written, 130 interrupted. See docs/sweeps.md.",
     )
     sweep.add_argument("experiment", metavar="EXPERIMENT.toml", help="the experiment file")
     sweep.add_argument(
@@ -148,6 +163,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     sweep.add_argument(
         "--dry-run", action="store_true", help="check the experiment and show the plan; run nothing"
     )
+    sweep.add_argument(
+        "--fresh",
+        action="store_true",
+        help="remove what an earlier sweep wrote in the results folder and start over",
+    )
+    add_budget_option(sweep)
     sweep.add_argument("--quiet", action="store_true", help="no progress output")
     sweep.add_argument(
         "--progress-every",

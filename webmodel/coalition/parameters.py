@@ -39,6 +39,14 @@ TOPOLOGIES = ("hub-and-spokes", "production-web")
 # The longest horizon or delay anyone needs (20 years of weeks): an upper bound on every duration,
 # so that no input can ask for arrays sized by an absurd number of weeks.
 MAX_WEEKS = 1040
+# The most firms one run may have (scenario firm groups, --firms, a network file), and the largest
+# quantity a scenario or network may state (units per week of capacity or demand, units per unit,
+# costs, order weights): far from float overflow even after surges, headroom and a long horizon.
+MAX_FIRMS = 1_000_000
+MAX_QUANTITY = 1e12
+# The largest scenario or experiment file read (they are hand-written: a few kilobytes). Checked
+# before parsing, so that no file can keep a parser busy for minutes.
+MAX_TOML_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -319,7 +327,7 @@ class RunSettings:
     )  # fmt: skip
     firms: int | None = declare(
         None, "firms", "scale the scenario to about this many firms, same proportions",
-        "setting", low=1, high=1_000_000, none_means="the scenario's own firms",
+        "setting", low=1, high=MAX_FIRMS, none_means="the scenario's own firms",
     )  # fmt: skip
     surge: float = declare(
         1.0, "× demand", "factor on final demand from surge_start on (1 = no surge)",

@@ -22,7 +22,15 @@ import numpy as np
 
 from webmodel.coalition.bom import BillOfMaterials, Product, find_cycle
 from webmodel.coalition.disruptions import Disruption, DisruptionError, parse_disruption
-from webmodel.coalition.parameters import Parameters, make_parameters, problems_with
+from webmodel.coalition.parameters import (
+    MAX_FIRMS,
+    MAX_QUANTITY,
+    MAX_TOML_BYTES,
+    MAX_WEEKS,
+    Parameters,
+    make_parameters,
+    problems_with,
+)
 
 __all__ = ["FirmGroup", "Parameters", "Scenario", "ScenarioError", "StateSpec", "load_scenario"]
 
@@ -102,8 +110,10 @@ class Scenario:
         Firm counts per group, group capacities and final demand are all multiplied by the same
         factor, so every product keeps its baseline utilisation exactly.
         """
-        if firms < 1:
-            raise ScenarioError([f"firms: must be a positive integer, got {firms}"], "option")
+        if not 1 <= firms <= MAX_FIRMS:
+            raise ScenarioError(
+                [f"firms: must be an integer in [1, {MAX_FIRMS:,}], got {firms}"], "option"
+            )
         factor = firms / self.n_firms
         groups = [
             replace(g, count=max(1, round(g.count * factor)), capacity=g.capacity * factor)
@@ -168,14 +178,61 @@ def load_scenario(path: str | Path | None) -> Scenario:
         raise ScenarioError(
             [f"{path}: no such file, nor a built-in scenario ({builtins})"], "scenario"
         )
+    text = read_toml_text(path, "scenario")
+    return parse_scenario(parse_toml(text, str(path), "scenario"), str(path))
+
+
+def read_toml_text(path: Path, source: str, limit: int = MAX_TOML_BYTES) -> str:
+    """A TOML file's text: at most ``limit`` bytes (checked before reading it) of UTF-8 (TOML's
+    encoding), or a ScenarioError saying which of the two it is not."""
     try:
-        data = tomllib.loads(path.read_text())
+        size = path.stat().st_size
+        if size > limit:
+            raise ScenarioError(
+                [f"{path}: {size:,} bytes, over the limit of {limit:,} for a {source} file"],
+                source,
+            )
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as err:
+        raise ScenarioError([f"{path}: cannot be read ({err.strerror})"], source) from err
+    if len(data) > limit:  # it grew while being read
+        raise ScenarioError([f"{path}: over the limit of {limit:,} bytes"], source)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ScenarioError(
+            [
+                f"{path}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); "
+                "TOML files are UTF-8: save it in that encoding"
+            ],
+            source,
+        ) from err
+
+
+def parse_toml(text: str, where: str, source: str) -> dict[str, Any]:
+    """Parse TOML text, turning the parser's errors (and deep nesting) into a ScenarioError."""
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ScenarioError([f"{path}: not valid TOML ({err})"], "scenario") from err
-    return parse_scenario(data, str(path))
+        raise ScenarioError([f"{where}: not valid TOML ({err})"], source) from err
+    except RecursionError:
+        raise ScenarioError(
+            [f"{where}: nested too deeply to be a {source} file (arrays or tables within tables)"],
+            source,
+        ) from None
 
 
 # --- validation -------------------------------------------------------------------------------
+
+MAX_MARKUP = 100  # a cross-border cost markup (0.1 = +10 %); 100 is already prohibitive
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """A value as written, cut short: a message never echoes a whole file."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 _TOP_FIELDS = {
     "disruptions",
@@ -191,7 +248,21 @@ _TOP_FIELDS = {
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite number no larger than MAX_QUANTITY in size (TOML's inf and nan are not)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) <= MAX_QUANTITY
+    )
+
+
+def _is_count(value: Any, low: int, high: int) -> bool:
+    """An integer (not a bool) in [low, high]."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+_QUANTITY = f"{MAX_QUANTITY:.0e}".replace("e+", "e")  # "1e12", for messages
 
 
 def _is_int(value: Any) -> bool:
@@ -269,8 +340,10 @@ def parse_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
     default_delay, pairs, delay_problems = _parse_borders(borders, set(codes))
     problems += delay_problems
     markup = borders.get("cost_markup", 0.1) if isinstance(borders, dict) else 0.1
-    if not _is_number(markup) or markup < 0:
-        problems.append(f"cross_border.cost_markup: must be a number >= 0, got {markup!r}")
+    if not _is_number(markup) or not 0 <= markup <= MAX_MARKUP:
+        problems.append(
+            f"cross_border.cost_markup: must be a number in [0, {MAX_MARKUP}], got {markup!r}"
+        )
 
     raw_params = data.get("parameters", {})
     if not isinstance(raw_params, dict):
@@ -317,8 +390,11 @@ def _parse_products(raw: Any) -> tuple[list[Product], list[str]]:
             problems.append(f"{where}.name: duplicate product {name!r}")
         seen.add(name)
         lead = entry.get("lead_time_weeks")
-        if not isinstance(lead, int) or isinstance(lead, bool) or lead < 1:
-            problems.append(f"{where}.lead_time_weeks: required, an integer >= 1, got {lead!r}")
+        if not _is_count(lead, 1, MAX_WEEKS):
+            problems.append(
+                f"{where}.lead_time_weeks: required, an integer in [1, {MAX_WEEKS}] (weeks), "
+                f"got {lead!r}"
+            )
             lead = 1
         inputs = entry.get("inputs", {})
         if not isinstance(inputs, dict):
@@ -326,7 +402,9 @@ def _parse_products(raw: Any) -> tuple[list[Product], list[str]]:
             inputs = {}
         for q, units in inputs.items():
             if not _is_number(units) or units <= 0:
-                problems.append(f"{where}.inputs.{q}: must be a positive number, got {units!r}")
+                problems.append(
+                    f"{where}.inputs.{q}: must be a number in (0, {_QUANTITY}], got {units!r}"
+                )
         products.append(
             Product(
                 name=name,
@@ -356,7 +434,13 @@ def _parse_states(raw: Any, product_names: set[str]) -> tuple[list[StateSpec], l
     known = {"code", "name", "role", "demand", "cyber_hardening"}
     for where, entry in _tables(raw, "states", known, problems):
         code = entry.get("code")
-        if not (isinstance(code, str) and len(code) == 3 and code.isalpha() and code.isupper()):
+        if not (
+            isinstance(code, str)
+            and len(code) == 3
+            and code.isascii()
+            and code.isalpha()
+            and code.isupper()
+        ):
             problems.append(
                 f'{where}.code: must be an ISO 3166 alpha-3 code like "KOR", got {code!r}'
             )
@@ -374,7 +458,10 @@ def _parse_states(raw: Any, product_names: set[str]) -> tuple[list[StateSpec], l
             if e not in product_names:
                 problems.append(f"{where}.demand.{e}: unknown product {e!r}")
             if not _is_number(units) or units < 0:
-                problems.append(f"{where}.demand.{e}: must be a number >= 0, got {units!r}")
+                problems.append(
+                    f"{where}.demand.{e}: must be a number in [0, {_QUANTITY}] (units per week), "
+                    f"got {units!r}"
+                )
         hardening = entry.get("cyber_hardening")
         if hardening is not None and not (_is_number(hardening) and 0 <= hardening <= 1):
             problems.append(
@@ -401,21 +488,30 @@ def _parse_firms(
     known = {"product", "state", "count", "capacity", "unit_cost"}
     for where, entry in _tables(raw, "firms", known, problems):
         product, state = entry.get("product"), entry.get("state")
-        if product not in product_names:
+        if not isinstance(product, str) or product not in product_names:
             problems.append(f"{where}.product: unknown product {product!r}")
-        if state not in codes:
+        if not isinstance(state, str) or state not in codes:
             problems.append(f"{where}.state: unknown state {state!r}")
         count = entry.get("count")
-        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-            problems.append(f"{where}.count: required, an integer >= 1, got {count!r}")
+        if not _is_count(count, 1, MAX_FIRMS):
+            problems.append(
+                f"{where}.count: required, an integer in [1, {MAX_FIRMS:,}], got {count!r}"
+            )
         capacity = entry.get("capacity")
         if not _is_number(capacity) or capacity <= 0:
-            problems.append(f"{where}.capacity: required, units per week > 0, got {capacity!r}")
+            problems.append(
+                f"{where}.capacity: required, units per week in (0, {_QUANTITY}], got {capacity!r}"
+            )
         cost = entry.get("unit_cost", 1.0)
         if not _is_number(cost) or cost <= 0:
-            problems.append(f"{where}.unit_cost: must be a number > 0, got {cost!r}")
+            problems.append(
+                f"{where}.unit_cost: must be a number in (0, {_QUANTITY}], got {cost!r}"
+            )
         if not any(p.startswith(where + ".") for p in problems):
             groups.append(FirmGroup(product, state, count, float(capacity), float(cost)))
+    total = sum(g.count for g in groups)
+    if total > MAX_FIRMS:
+        problems.append(f"firms: {total:,} firms in all, over the limit of {MAX_FIRMS:,}")
     return groups, problems
 
 
@@ -429,6 +525,10 @@ def _parse_disruptions(raw: Any) -> tuple[list[Disruption], list[str]]:
             if isinstance(entry, str):
                 out.append(parse_disruption(entry))
             elif isinstance(entry, dict):
+                typed = _disruption_field_problems(entry, f"disruptions[{i}]")
+                if typed:
+                    problems += typed
+                    continue
                 out.append(Disruption(**entry))
             else:
                 problems.append(f"disruptions[{i}]: must be a spec string or a table")
@@ -439,6 +539,33 @@ def _parse_disruptions(raw: Any) -> tuple[list[Disruption], list[str]]:
     return out, problems
 
 
+_DISRUPTION_FIELDS = {
+    "kind": str,
+    "target": str,
+    "start": int,
+    "duration": int,
+    "recovery": str,
+    "recovery_weeks": int,
+}
+
+
+def _disruption_field_problems(entry: dict[str, Any], where: str) -> list[str]:
+    """Type and range problems of a disruption table, each naming its field."""
+    problems = _unknown_fields(entry, set(_DISRUPTION_FIELDS), where + ".")
+    for key, kind in _DISRUPTION_FIELDS.items():
+        if key not in entry:
+            continue
+        value = entry[key]
+        if kind is str and not isinstance(value, str):
+            example = ' (e.g. "0.2", "USA" or "tnt:KOR")' if key == "target" else ""
+            problems.append(f"{where}.{key}: must be a string{example}, got {value!r}")
+        elif kind is int and not _is_count(value, 0, MAX_WEEKS):
+            problems.append(
+                f"{where}.{key}: must be an integer in [0, {MAX_WEEKS}] (weeks), got {value!r}"
+            )
+    return problems
+
+
 def _parse_borders(raw: Any, codes: set[str]) -> tuple[int, dict[tuple[str, str], int], list[str]]:
     problems: list[str] = []
     if not isinstance(raw, dict):
@@ -447,20 +574,30 @@ def _parse_borders(raw: Any, codes: set[str]) -> tuple[int, dict[tuple[str, str]
         raw, {"default_delay_weeks", "pairs", "cost_markup"}, "cross_border."
     )
     default = raw.get("default_delay_weeks", 0)
-    if not isinstance(default, int) or isinstance(default, bool) or default < 0:
+    if not _is_count(default, 0, MAX_WEEKS):
         problems.append(
-            f"cross_border.default_delay_weeks: must be an integer >= 0, got {default!r}"
+            f"cross_border.default_delay_weeks: must be an integer in [0, {MAX_WEEKS}] (weeks), "
+            f"got {default!r}"
         )
         default = 0
     pairs: dict[tuple[str, str], int] = {}
-    for key, weeks in raw.get("pairs", {}).items():
+    raw_pairs = raw.get("pairs", {})
+    if not isinstance(raw_pairs, dict):
+        problems.append(
+            'cross_border.pairs: must be a table of "AAA-BBB" = weeks, e.g. '
+            f'pairs = {{ "USA-KOR" = 2 }}, got {_short(raw_pairs)}'
+        )
+        raw_pairs = {}
+    for key, weeks in raw_pairs.items():
         where = f"cross_border.pairs.{key}"
         parts = key.split("-")
         if len(parts) != 2 or not all(p in codes for p in parts) or parts[0] == parts[1]:
             problems.append(f'{where}: must name two different states as "AAA-BBB"')
             continue
-        if not isinstance(weeks, int) or isinstance(weeks, bool) or weeks < 0:
-            problems.append(f"{where}: must be an integer number of weeks >= 0, got {weeks!r}")
+        if not _is_count(weeks, 0, MAX_WEEKS):
+            problems.append(
+                f"{where}: must be an integer in [0, {MAX_WEEKS}] (weeks), got {weeks!r}"
+            )
             continue
         # A pair is symmetric unless both directions are given.
         pairs.setdefault((parts[1], parts[0]), weeks)

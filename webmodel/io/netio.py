@@ -30,12 +30,17 @@ import networkx as nx
 import numpy as np
 
 from webmodel.coalition.network import Firms, Network
+from webmodel.coalition.parameters import MAX_FIRMS, MAX_QUANTITY, MAX_WEEKS
 from webmodel.coalition.scenario import Scenario, ScenarioError
 from webmodel.io.output import temp_beside
 
 SUFFIXES = (".graphml", ".json")
 STATE_PREFIX = "state:"
 _EDGES_KEY = "edges"  # node-link JSON key written; "links" is accepted too when reading
+# The largest network file read (a network of MAX_FIRMS firms written by `webmodel network` is
+# a few hundred bytes per firm and link); checked before parsing.
+MAX_NETWORK_BYTES = 512 * 2**20
+MAX_LEAD = 2 * MAX_WEEKS  # a link's lead time: a product's lead time plus a border delay
 
 
 # --- export -----------------------------------------------------------------------------------
@@ -152,15 +157,24 @@ def _load_graph(path: Path) -> tuple[nx.Graph | None, list[str]]:
         return None, [f"{path}: unknown file type {path.suffix!r} (use {' or '.join(SUFFIXES)})"]
     if not path.is_file():
         return None, [f"{path}: no such file"]
+    size = path.stat().st_size
+    if size > MAX_NETWORK_BYTES:
+        return None, [
+            f"{path}: {size:,} bytes, over the limit of {MAX_NETWORK_BYTES:,} for a network file"
+        ]
     if suffix == ".graphml":
         try:
             return nx.read_graphml(path), []
         except (ET.ParseError, nx.NetworkXError, ValueError, KeyError, TypeError) as err:
             return None, [f"{path}: not valid GraphML ({err})"]
+        except RecursionError:
+            return None, [f"{path}: not valid GraphML (nested too deeply)"]
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_bytes().decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         return None, [f"{path}: not valid JSON ({err})"]
+    except RecursionError:
+        return None, [f"{path}: not valid JSON (nested too deeply)"]
     if not isinstance(data, dict):
         return None, [f"{path}: a node-link JSON network must be an object with nodes and edges"]
     key = "links" if "links" in data else "edges"
@@ -198,7 +212,8 @@ def _load_graph(path: Path) -> tuple[nx.Graph | None, list[str]]:
 
 
 def _number(value: Any) -> float | None:
-    """A finite number from an int, float or numeric string (GraphML keys may be untyped)."""
+    """A finite number no larger than MAX_QUANTITY in size, from an int, float or numeric
+    string (GraphML keys may be untyped)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -207,8 +222,11 @@ def _number(value: Any) -> float | None:
         except ValueError:
             return None
     if isinstance(value, int | float | np.integer | np.floating) and math.isfinite(value):
-        return float(value)
+        return float(value) if abs(value) <= MAX_QUANTITY else None
     return None
+
+
+_QUANTITY = f"{MAX_QUANTITY:.0e}".replace("e+", "e")
 
 
 def _is_state_node(node: str, attrs: dict[str, Any]) -> bool:
@@ -233,6 +251,11 @@ def read_network(path: str | Path, scenario: Scenario) -> Network:
             [f"{path}: the graph must be directed (edges go supplier -> buyer)"], source
         )
 
+    firms_in_file = sum(1 for n, a in graph.nodes(data=True) if not _is_state_node(n, a))
+    if firms_in_file > MAX_FIRMS:
+        raise ScenarioError(
+            [f"{path}: {firms_in_file:,} firm nodes, over the limit of {MAX_FIRMS:,}"], source
+        )
     bom = scenario.bom()
     codes = scenario.state_codes
     code_index = {c: i for i, c in enumerate(codes)}
@@ -280,12 +303,15 @@ def read_network(path: str | Path, scenario: Scenario) -> Network:
         c = _number(attrs.get("capacity"))
         if c is None or c <= 0:
             errors.append(
-                f"{where}.capacity: must be a number > 0 (units per week), "
+                f"{where}.capacity: must be a number > 0 and <= {_QUANTITY} (units per week), "
                 f"got {attrs.get('capacity')!r}"
             )
         u = _number(attrs.get("unit_cost", 1.0))
         if u is None or u <= 0:
-            errors.append(f"{where}.unit_cost: must be a number > 0, got {attrs['unit_cost']!r}")
+            errors.append(
+                f"{where}.unit_cost: must be a number > 0 and <= {_QUANTITY}, "
+                f"got {attrs['unit_cost']!r}"
+            )
         problems += errors
         if errors:
             bad_nodes.add(node)
@@ -357,7 +383,10 @@ def read_network(path: str | Path, scenario: Scenario) -> Network:
         seen_links.add((slot, i))
         weight = _number(attrs.get("weight", 1.0))
         if weight is None or weight <= 0:
-            problems.append(f"{where}.weight: must be a number > 0, got {attrs['weight']!r}")
+            problems.append(
+                f"{where}.weight: must be a number > 0 and <= {_QUANTITY} (an order share, "
+                f"normalised per buyer), got {attrs['weight']!r}"
+            )
             continue
         raw_lead = attrs.get("lead_time")
         if raw_lead is None:
@@ -366,8 +395,11 @@ def read_network(path: str | Path, scenario: Scenario) -> Network:
             )
         else:
             value = _number(raw_lead)
-            if value is None or value < 1 or value != int(value):
-                problems.append(f"{where}.lead_time: must be an integer >= 1, got {raw_lead!r}")
+            if value is None or not 1 <= value <= MAX_LEAD or value != int(value):
+                problems.append(
+                    f"{where}.lead_time: must be an integer in [1, {MAX_LEAD}] (weeks), "
+                    f"got {raw_lead!r}"
+                )
                 continue
             lead = int(value)
         link_supplier.append(i)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import functools
+import hashlib
 import json
 import os
 import tempfile
@@ -15,10 +18,83 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from webmodel.core.recorder import VARIABLES
-from webmodel.io.version import git_commit, package_version
+from webmodel.io.version import PACKAGE_DIR, git_commit, git_dirty, package_version
 
 if TYPE_CHECKING:
     from webmodel.core.model import CoalitionModel
+
+
+NOT_IN_GIT = "none (not a git checkout of webmodel; see source_sha256)"
+
+
+class OutputError(OSError):
+    """An output cannot be written (no such folder, no permission, a full disk); the message
+    names the file. The command line exits with its own status (3) for it."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+class DamagedFile(RuntimeError):
+    """A results file cannot be read back whole (truncated, a flipped bit, not Parquet); the
+    message names it. The command line exits with status 3, as for an unwritable output."""
+
+    def __init__(self, path: Path, reason: Exception | str) -> None:
+        self.path = path
+        super().__init__(f"{path}: damaged ({reason})")
+
+
+@functools.cache
+def source_sha256() -> str:
+    """A hash of the package's own source files (``*.py`` and the built-in scenarios): two runs
+    with the same hash ran the same code, in or out of git, committed or not."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in PACKAGE_DIR.rglob("*") if p.suffix in (".py", ".toml"))
+    for path in files:
+        if "__pycache__" in path.parts:
+            continue
+        digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def source_state() -> dict[str, Any]:
+    """What code made a result: version, commit (or why there is none), dirty flag, hash."""
+    commit = git_commit()
+    return {
+        "webmodel_version": package_version(),
+        "git_commit": commit or NOT_IN_GIT,
+        "git_dirty": git_dirty(),
+        "source_sha256": source_sha256(),
+    }
+
+
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file's bytes, read in blocks (memory stays flat for large files)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def check_writable(path: str | Path, option: str) -> None:
+    """Raise :class:`OutputError` unless a file could be written at ``path`` - before the work,
+    so that a run does not end by losing its results. Creates nothing that stays: a probe file
+    goes in the nearest existing folder and is removed (missing folders are made on writing)."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(errno.EISDIR, f"{option}: {path} is a folder, not a file")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputError(errno.ENOTDIR, f"{option}: cannot create {path}: {folder} is a file")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".webmodel-probe.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as err:
+        raise OutputError(
+            err.errno or errno.EACCES, f"{option}: cannot write in {folder}: {err.strerror}"
+        ) from err
 
 
 def run_params(model: CoalitionModel) -> dict[str, Any]:
@@ -109,7 +185,9 @@ def provenance(model: CoalitionModel | None = None, **extra: Any) -> dict[str, s
     """Key-value metadata that travels with every Parquet file we write."""
     meta: dict[str, Any] = {
         "webmodel_version": package_version(),
-        "git_commit": git_commit() or "",
+        "git_commit": git_commit() or NOT_IN_GIT,
+        "git_dirty": json.dumps(git_dirty()),
+        "source_sha256": source_sha256(),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     if model is not None:
@@ -129,28 +207,55 @@ def temp_beside(path: Path, name: str | None = None) -> tuple[int, str]:
     return fd, tmp
 
 
+def output_error(err: OSError, path: str | Path) -> OutputError:
+    """An OSError met while writing ``path``, as an :class:`OutputError` naming it."""
+    if isinstance(err, OutputError):
+        return err
+    reason = err.strerror or str(err)
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        reason = "no space left on the device (the disk or quota is full)"
+    return OutputError(err.errno or errno.EIO, f"cannot write {path}: {reason}")
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write a small text file by temporary file and rename: never a half-written file."""
-    fd, tmp = temp_beside(path)
+    try:
+        fd, tmp = temp_beside(path)
+    except OSError as err:
+        raise output_error(err, path) from err
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise output_error(err, path) from err
         raise
+
+
+# Every Parquet file we write carries a CRC per data page (readers verify them with
+# ``page_checksum_verification=True``), so a flipped bit inside a value is found, not read.
+PARQUET_OPTIONS: dict[str, Any] = {"write_page_checksum": True}
 
 
 def write_parquet_atomic(table: pa.Table, path: str | Path) -> Path:
     """Write to a temporary file beside ``path`` and rename it: never a half-written file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = temp_beside(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = temp_beside(path)
+    except OSError as err:
+        raise output_error(err, path) from err
     os.close(fd)
     try:
-        pq.write_table(table, tmp)
+        pq.write_table(table, tmp, **PARQUET_OPTIONS)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise output_error(err, path) from err
         raise
     return path

@@ -13,6 +13,7 @@ import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the webmodel package folder
 _COMMIT_IN_VERSION = re.compile(r"\+(?:.*\.)?g([0-9a-f]{7,40})(?:\.|$)")
 
 
@@ -52,7 +53,13 @@ def _checkout_head(package: Path) -> str | None:
     top, head = lines
     if Path(top).resolve() != package.parent.resolve():
         return None
-    return head
+    tracked = subprocess.run(
+        ["git", "ls-files", "--error-unmatch", "__init__.py"],
+        cwd=package,
+        capture_output=True,
+        timeout=5,
+    )
+    return head if tracked.returncode == 0 else None  # a folder git does not track is not ours
 
 
 @functools.cache
@@ -61,6 +68,24 @@ def git_commit() -> str | None:
     installed version was built from (abbreviated); None if neither is known.
 
     Cached: a sweep writes provenance for every run, and the answer does not change."""
-    return _checkout_head(Path(__file__).resolve().parents[1]) or commit_in_version(
-        package_version()
-    )
+    return _checkout_head(PACKAGE_DIR) or commit_in_version(package_version())
+
+
+@functools.cache
+def git_dirty() -> bool | None:
+    """Whether the package's own tracked files differ from HEAD; None outside a checkout of
+    webmodel (an installed wheel, or a copy inside some other repository)."""
+    package = PACKAGE_DIR
+    if _checkout_head(package) is None:
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "."],
+            cwd=package,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return None if out.returncode != 0 else bool(out.stdout.strip())

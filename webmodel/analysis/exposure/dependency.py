@@ -24,8 +24,8 @@ import numpy as np
 from webmodel.coalition.network import Network
 
 CHOKEPOINT_FIRMS = 3  # a product made by this many firms or fewer is a chokepoint
-ROLES = ("consumes", "makes")
-TOLERANCE = 1e-12  # flows below this (units per week) are treated as none
+DEPENDENCY_ROLES = ("consumes", "makes")
+FLOW_TOLERANCE = 1e-12  # flows below this (units per week) are treated as none
 
 
 @dataclass(frozen=True)
@@ -150,23 +150,23 @@ def trace(network: Network, state: int, role: str, end_item: int) -> Flows | Non
     elif role == "makes":
         makers = (firms.product == end_item) & (firms.state == state)
         part = np.where(makers, network.baseline_output, 0.0)
-        who = np.flatnonzero(part > TOLERANCE)
+        who = np.flatnonzero(part > FLOW_TOLERANCE)
         if len(who) == 0:
             return None
         record(0, who, part[who])
     else:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+        raise ValueError(f"role must be one of {', '.join(DEPENDENCY_ROLES)}, got {role!r}")
 
     for tier in range(1, n_products + 1):
         units = weight * coef * part[buyer]
-        if not np.any(units > TOLERANCE):
+        if not np.any(units > FLOW_TOLERANCE):
             break
         record(tier, supplier, units)
         part = np.bincount(supplier, units, minlength=network.n_firms)
 
     tiers, products, sources, unit_rows, value_rows = [], [], [], [], []
     for tier, units, value in records:
-        keys = np.flatnonzero(units > TOLERANCE)
+        keys = np.flatnonzero(units > FLOW_TOLERANCE)
         tiers.append(np.full(len(keys), tier))
         products.append(keys // n_states)
         sources.append(keys % n_states)
@@ -212,7 +212,7 @@ def dependency_map(network: Network, states: list[str] | None = None) -> Depende
     end_items = [int(p) for p in network.scenario.bom().end_items]
     flows = []
     for code in states or codes:
-        for role in ROLES:
+        for role in DEPENDENCY_ROLES:
             for item in end_items:
                 traced = trace(network, codes.index(code), role, item)
                 if traced is not None:
@@ -244,7 +244,7 @@ def tier_rows(dmap: DependencyMap, flows: Flows) -> list[dict]:
         sources = {
             dmap.states[s]: float(by_source[s] / units)
             for s in np.argsort(-by_source, kind="stable")
-            if by_source[s] > TOLERANCE
+            if by_source[s] > FLOW_TOLERANCE
         }
         products = [dmap.products[p] for p in dict.fromkeys(flows.product[at].tolist())]
         chokes = []
@@ -280,7 +280,7 @@ def state_product_shares(dmap: DependencyMap, role: str = "consumes") -> np.ndar
         s = dmap.states.index(f.state)
         total[s] += np.bincount(f.product, f.units, n_p)
         foreign[s] += np.bincount(f.product, f.units * (f.source != s), n_p)
-    return np.divide(foreign, total, out=np.full_like(total, np.nan), where=total > TOLERANCE)
+    return np.divide(foreign, total, out=np.full_like(total, np.nan), where=total > FLOW_TOLERANCE)
 
 
 def state_report(maps: list[DependencyMap], state: str) -> dict:

@@ -121,7 +121,7 @@ def flow_diagram(maps: list[DependencyMap], state: str, end_item: str) -> Figure
     return fig
 
 
-def save(fig: Figure, path: str | Path) -> list[Path]:
+def save_svg_png(fig: Figure, path: str | Path) -> list[Path]:
     """Write ``path`` as SVG and PNG (whatever its suffix), with no dates in the files."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

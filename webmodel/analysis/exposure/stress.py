@@ -30,7 +30,7 @@ import numpy as np
 from webmodel.coalition.network import Network
 from webmodel.coalition.topology import TOPOLOGIES
 
-SHORT = 1e-6  # a week counts as short when served < (1 - SHORT) x demanded
+SHORT_FRACTION = 1e-6  # a week counts as short when served < (1 - SHORT_FRACTION) x demanded
 SERIES = "served.*.*"  # per state and end item
 
 
@@ -354,7 +354,7 @@ def _survival(
         gap = np.maximum(0.0, 1.0 - grid / need)
         gap[:, : start - 1] = 0.0
         short[slot] = gap
-        hit = gap > SHORT
+        hit = gap > SHORT_FRACTION
         first = np.argmax(hit, axis=1).astype(float)
         first[~hit.any(axis=1)] = np.nan
         tts[slot] = first - (start - 1)

@@ -33,6 +33,15 @@ def _parquet_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("part-*.parquet"))
 
 
+def _read(path: Path) -> pa.Table:
+    """Read a Parquet file with its page checksums; a damaged file is named, not a bare
+    'magic bytes not found'."""
+    try:
+        return pq.ParquetFile(path, page_checksum_verification=True).read()
+    except (OSError, pa.ArrowException) as err:
+        raise ValueError(f"{path}: damaged or not a Parquet file ({err})") from err
+
+
 def level_label(value: Any) -> str:
     """A short label for a factor level as stored in the runs table."""
     if value is None:
@@ -84,12 +93,12 @@ class SweepResults:
         files = _parquet_files(root / "runs" / partition)
         if not files:
             raise ValueError(f"{root}: no runs recorded yet")
-        runs = pa.concat_tables(pq.ParquetFile(f).read() for f in files)
+        runs = pa.concat_tables(_read(f) for f in files)
         runs = runs.sort_by("run_id")
         raw = pq.ParquetFile(files[0]).schema_arrow.metadata or {}
         meta = {k.decode(): v.decode() for k, v in raw.items() if not k.startswith(b"ARROW")}
         design_files = _parquet_files(root / "design" / partition)
-        design = pq.ParquetFile(design_files[0]).read() if design_files else None
+        design = _read(design_files[0]) if design_files else None
         return cls(
             root=root,
             name=partition.split("=", 1)[1],

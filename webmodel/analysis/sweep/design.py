@@ -14,6 +14,7 @@ report can pair the levels of a crossed factor at the same sampled values.
 from __future__ import annotations
 
 import itertools
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -119,10 +120,11 @@ def build_design(experiment: Experiment) -> DesignPoints:
 
 
 def count_samples(experiment: Experiment) -> int:
-    """How many points the sampler draws (before crossing), without drawing them."""
+    """How many points the sampler draws (before crossing), without drawing them (exact
+    Python integers: a product of many levels must not wrap around as int64 would)."""
     design, d = experiment.design, len(experiment.sampled_factors)
     if design.kind == "full-factorial":
-        return int(np.prod([len(f.levels or ()) for f in experiment.factors]))
+        return math.prod(len(f.levels or ()) for f in experiment.factors)
     if design.kind == "latin-hypercube":
         return int(design.samples or 0)
     if design.kind == "sobol":
@@ -135,4 +137,4 @@ def count_points(experiment: Experiment) -> int:
     if experiment.design.kind == "full-factorial":
         return count_samples(experiment)
     crossed = [len(f.levels or ()) for f in experiment.crossed_factors]
-    return count_samples(experiment) * int(np.prod(crossed))
+    return count_samples(experiment) * math.prod(crossed)

@@ -12,7 +12,6 @@ import difflib
 import hashlib
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from webmodel.analysis.sweep.parameters import ParameterInfo, model_parameters
-from webmodel.coalition.scenario import ScenarioError
+from webmodel.coalition.scenario import ScenarioError, parse_toml, read_toml_text
 
 DESIGNS = ("full-factorial", "latin-hypercube", "sobol", "morris")
 SEEDING = ("common", "independent")
@@ -46,6 +45,14 @@ SAMPLED_DESIGNS = ("latin-hypercube", "sobol", "morris")
 OUTPUT_FIELDS = ("metrics", "series")
 RANGE_FIELDS = ("min", "max", "n")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# Upper bounds of the design's counts, checked before anything is drawn (the budget in
+# webmodel.coalition.budget then bounds their product, the design size).
+MAX_REPLICATES = 1_000_000
+MAX_SAMPLES = 2**24  # Latin-hypercube or Sobol' base samples
+MAX_TRAJECTORIES = 1_000_000  # Morris
+MAX_GRID_LEVELS = 1_000  # Morris grid levels
+MAX_RANGE_LEVELS = 10_000  # n of an evenly spaced range in a full factorial
+MAX_SEED = 2**63 - 1
 
 
 class ExperimentError(ScenarioError):
@@ -191,11 +198,11 @@ def load_experiment(path: str | Path) -> Experiment:
     source = f"experiment file {path}"
     if not path.is_file():
         raise ExperimentError([f"{path}: no such file"], source)
-    text = path.read_text()
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ExperimentError([f"not valid TOML ({err})"], source) from err
+        text = read_toml_text(path, "experiment")
+        data = parse_toml(text, str(path), "experiment")
+    except ScenarioError as err:
+        raise ExperimentError(err.problems, source) from None
     problems: list[str] = []
     experiment = _parse(data, path, text, problems)
     if problems or experiment is None:
@@ -220,11 +227,13 @@ def _parse(data: dict[str, Any], path: Path, text: str, problems: list[str]) -> 
     root_seed = data.get("root_seed")
     if root_seed is None:
         problems.append("root_seed: required: an integer >= 0 from which every run's seed comes")
-    elif not _is_int(root_seed) or root_seed < 0:
-        problems.append(f"root_seed: must be an integer >= 0, got {root_seed!r}")
+    elif not _is_int(root_seed) or not 0 <= root_seed <= MAX_SEED:
+        problems.append(f"root_seed: must be an integer in [0, 2**63 - 1], got {root_seed!r}")
     replicates = data.get("replicates", 1)
-    if not _is_int(replicates) or replicates < 1:
-        problems.append(f"replicates: must be an integer >= 1, got {replicates!r}")
+    if not _is_int(replicates) or not 1 <= replicates <= MAX_REPLICATES:
+        problems.append(
+            f"replicates: must be an integer in [1, {MAX_REPLICATES:,}], got {replicates!r}"
+        )
     seeds = data.get("seeds", "common")
     if seeds not in SEEDING:
         problems.append(f"seeds: must be one of {', '.join(SEEDING)}, got {seeds!r}")
@@ -370,23 +379,26 @@ def _parse_design(raw: Any, problems: list[str]) -> Design | None:
     )
     crossed = _parse_crossed(raw, kind, problems)
 
-    def positive(key: str, default: int | None, least: int = 1) -> int | None:
+    def positive(key: str, default: int | None, most: int, least: int = 1) -> int | None:
         value = raw.get(key, default)
         if value is None:
             problems.append(f"design.{key}: required for a {kind} design (an integer)")
-        elif not _is_int(value) or value < least:
-            problems.append(f"design.{key}: must be an integer >= {least}, got {value!r}")
+        elif not _is_int(value) or not least <= value <= most:
+            problems.append(
+                f"design.{key}: must be an integer in [{least}, {most:,}], got {value!r}"
+            )
+            return None
         return value
 
     if kind in ("latin-hypercube", "sobol"):
-        samples = positive("samples", None)
+        samples = positive("samples", None, MAX_SAMPLES)
         second_order = raw.get("second_order", False)
         if not isinstance(second_order, bool):
             problems.append(f"design.second_order: must be true or false, got {second_order!r}")
         return Design(kind, samples=samples, second_order=second_order is True, crossed=crossed)
     if kind == "morris":
-        trajectories = positive("trajectories", None, least=2)
-        levels = positive("levels", 4, least=2)
+        trajectories = positive("trajectories", None, MAX_TRAJECTORIES, least=2)
+        levels = positive("levels", 4, MAX_GRID_LEVELS, least=2)
         if _is_int(levels) and levels % 2:
             problems.append(f"design.levels: must be even (Morris' grid), got {levels}")
         return Design(kind, trajectories=trajectories, levels=levels or 4, crossed=crossed)
@@ -481,8 +493,10 @@ def _range_factor(
                 "the range for n evenly spaced levels"
             )
             return None
-        if not _is_int(n) or n < 2:
-            problems.append(f"{where}.n: must be an integer >= 2, got {n!r}")
+        if not _is_int(n) or not 2 <= n <= MAX_RANGE_LEVELS:
+            problems.append(
+                f"{where}.n: must be an integer in [2, {MAX_RANGE_LEVELS:,}], got {n!r}"
+            )
             return None
         values = np.linspace(low, high, n)
         levels = (

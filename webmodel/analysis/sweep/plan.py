@@ -21,6 +21,7 @@ from webmodel.analysis.sweep.design import DesignPoints, build_design, count_poi
 from webmodel.analysis.sweep.experiment import Experiment, ExperimentError, suggest
 from webmodel.analysis.sweep.parameters import ParameterInfo, model_parameters
 from webmodel.analysis.sweep.runner import Context, RunSpec, flatten_totals
+from webmodel.coalition.budget import BudgetError, check_design, check_run
 from webmodel.coalition.scenario import Scenario, ScenarioError, default_scenario, load_scenario
 
 # Columns of the runs table around the parameters and metrics (DESIGN.md §9).
@@ -148,20 +149,61 @@ def _match(patterns: tuple[str, ...], names: list[str], where: str, problems: li
     return chosen
 
 
-def build_plan(experiment: Experiment, probe: bool = True) -> Plan:
-    """The runs of ``experiment``, checked against the model (raises ExperimentError)."""
+def _check_budget(
+    experiment: Experiment,
+    scenarios: dict[str | None, Scenario],
+    allow_large: bool,
+    problems: list[str],
+) -> None:
+    """The largest run the design can make, for each scenario, against the budget - before any
+    model is built or any point drawn: every size-like factor at its largest level (or range
+    end), the production web if it is a level, together."""
+    largest: dict[str, Any] = {**experiment.base}
+    for factor in experiment.factors:
+        values = [v for v in factor.probe_values() if v is not None]
+        if factor.name == "topology":
+            largest["topology"] = "production-web" if "production-web" in values else values[0]
+        elif factor.name in BUDGET_KEYS and all(isinstance(v, int | float) for v in values):
+            largest[factor.name] = max(values) if values else None
+    largest.pop("web_ness", None)  # any web_ness is at most the web's size
+    run = {k: largest[k] for k in BUDGET_KEYS if largest.get(k) is not None}
+    for value, scenario in scenarios.items():
+        where = "the largest run of the design" + (f" (scenario {value})" if value else "")
+        try:
+            check_run(scenario, allow_large, where, **run)
+        except BudgetError as err:
+            problems += err.problems
+
+
+BUDGET_KEYS = ("firms", "steps", "topology", "suppliers_per_input", "border_delay")
+
+
+def build_plan(experiment: Experiment, probe: bool = True, allow_large: bool = False) -> Plan:
+    """The runs of ``experiment``, checked against the model (raises ExperimentError).
+
+    The design's size and each probe's projected run size are checked against the budget
+    (:mod:`webmodel.coalition.budget`) before anything is drawn or built; ``allow_large``
+    lifts the budget."""
     from webmodel.core.metrics import compute_metrics
     from webmodel.core.model import CoalitionModel
     from webmodel.io.output import series_table, totals
 
     problems: list[str] = []
     source = f"experiment file {experiment.path}"
-    if count_points(experiment) * experiment.replicates == 0:
+    points = count_points(experiment)
+    if points * experiment.replicates == 0:
         raise ExperimentError(["the design has no runs"], source)
-    design = build_design(experiment)
+    try:
+        check_design(points, experiment.replicates, allow_large)
+    except BudgetError as err:
+        raise ExperimentError(err.problems, source) from None
     scenarios = _load_scenarios(experiment, problems)
     if problems:
         raise ExperimentError(problems, source)
+    _check_budget(experiment, scenarios, allow_large, problems)
+    if problems:
+        raise ExperimentError(problems, source)
+    design = build_design(experiment)
     common = experiment.seeds == "common"
     n_runs = len(design) * experiment.replicates
     seeds = run_seeds(experiment.root_seed, experiment.replicates if common else n_runs)

@@ -24,7 +24,6 @@ import sys
 import threading
 import time
 import traceback
-import warnings
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
@@ -39,11 +38,11 @@ import numpy as np
 
 from webmodel.analysis.sweep.executor import Workers, open_workers
 from webmodel.analysis.sweep.experiment import Experiment, load_experiment
+from webmodel.analysis.sweep.lock import sweep_lock
 from webmodel.analysis.sweep.plan import Plan, build_plan
 from webmodel.analysis.sweep.progress import Progress
 from webmodel.analysis.sweep.runner import FAILED, Chunk, ChunkResult, failed_rows, run_chunk
 from webmodel.analysis.sweep.store import ResultStore, now_utc
-from webmodel.io.output import git_commit, package_version
 
 if TYPE_CHECKING:
     from webmodel.analysis.report.data import SweepResults
@@ -52,6 +51,7 @@ TARGET_CHUNK_SECONDS = 2.0
 CHUNKS_PER_SLOT = 4  # guided scheduling: a chunk is at most remaining / (this x slots)
 IN_FLIGHT_PER_SLOT = 2
 STOP_LATENCY = 0.25  # seconds between checks for Ctrl-C / SIGTERM
+MAX_ROUNDS = 3  # rounds of re-running runs whose parts were found damaged before merging
 
 
 @dataclass
@@ -280,6 +280,7 @@ def run_sweep(
     workers: Workers | int | None = None,
     chunk_size: int | None = None,
     progress: dict[str, Any] | None = None,
+    fresh: bool = False,
 ) -> SweepSummary:
     """Run every run of ``plan`` not yet recorded in ``out``; merge the results when all are.
 
@@ -289,16 +290,21 @@ def run_sweep(
     Args:
         plan: from :func:`webmodel.analysis.sweep.plan.build_plan`; or an experiment (loaded,
             or the path of its file), planned here.
-        out: the results folder (created, or resumed if it holds this experiment's sweep);
+        out: the results folder (created, or resumed if it holds this experiment's sweep with
+            the same inputs; another sweep's folder, or changed inputs, raise ExperimentError);
             default ``results/NAME``.
         workers: from :func:`webmodel.analysis.sweep.executor.open_workers`; or a number of
             local processes (0: this process; None: one per CPU), opened and closed here.
         chunk_size: runs per task; None chooses (guided, about 2 s of work per task).
         progress: keyword arguments for :class:`Progress` (``quiet``, ``every``, ``stream``).
+        fresh: remove what an earlier sweep wrote in ``out`` and start over.
 
     Returns:
         A summary; ``interrupted`` is set if Ctrl-C or SIGTERM stopped the sweep (what was
         finished is kept, and running the same sweep again resumes it).
+
+    Only one sweep writes in ``out`` at a time (:func:`~webmodel.analysis.sweep.lock.sweep_lock`);
+    a second raises :class:`~webmodel.analysis.sweep.lock.SweepLocked`.
     """
     if isinstance(plan, str | Path):
         plan = load_experiment(plan)
@@ -308,12 +314,25 @@ def run_sweep(
         out = Path("results") / plan.experiment.name
     if not isinstance(workers, Workers):
         with open_workers(workers) as opened:
-            return run_sweep(plan, out, opened, chunk_size, progress)
-    store = ResultStore(out, plan)
+            return run_sweep(plan, out, opened, chunk_size, progress, fresh)
+    with sweep_lock(out):
+        store = ResultStore(out, plan)
+        if fresh:
+            store.clear()
+        return _run_locked(plan, store, workers, chunk_size, progress)
+
+
+def _run_locked(
+    plan: Plan,
+    store: ResultStore,
+    workers: Workers,
+    chunk_size: int | None,
+    progress: dict[str, Any] | None,
+) -> SweepSummary:
     resumed = store.open()
     mask, failed_before = store.done()
     summary = SweepSummary(
-        out=Path(out),
+        out=store.root,
         n_runs=plan.n_runs,
         done=int(mask.sum()),
         failed=failed_before,
@@ -321,33 +340,36 @@ def run_sweep(
         workers=workers.label,
         resumed=resumed,
     )
-    commits = {i.get("git_commit") for i in store.manifest.get("invocations", [])} - {"", None}
-    here = git_commit() or ""
-    if resumed and here and commits - {here}:
-        warnings.warn(
-            f"resuming a sweep started at git commit {', '.join(sorted(commits))} with commit "
-            f"{here}: its runs will come from both (each invocation is in sweep.json)",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+    state = store.inputs()
     invocation = {
         "started_utc": now_utc(),
         "workers": workers.label,
         "runs_before": summary.done,
-        "webmodel_version": package_version(),
-        "git_commit": here,
+        "webmodel_version": state["webmodel_version"],
+        "git_commit": state["git_commit"],  # says so outside a checkout, never ""
+        "git_dirty": state["git_dirty"],
+        "source_sha256": state["source_sha256"],
     }
     bar = Progress(
         plan.n_runs, summary.done, failed_before, label=plan.experiment.name, **(progress or {})
     )
     scheduler = _Scheduler(plan, store, workers, bar, chunk_size, summary)
-    scheduler.remaining = np.flatnonzero(~mask)
     start = time.perf_counter()
     with _stop_on_signals() as (stop, force):
         try:
-            scheduler.run(stop)
-            if stop.is_set():
-                scheduler.drain(force)
+            for _ in range(MAX_ROUNDS):
+                scheduler.remaining, scheduler.cursor = np.flatnonzero(~mask), 0
+                scheduler.run(stop)
+                if stop.is_set():
+                    scheduler.drain(force)
+                    break
+                # Before merging, every part is checked again: a damaged one is set aside and
+                # its runs run again (a few rounds at most: a disk that keeps damaging files
+                # is reported, not retried forever).
+                if not summary.complete or not store.verify_parts():
+                    break
+                mask, summary.failed = store.done()
+                summary.done = int(mask.sum())
         except KeyboardInterrupt:
             force.set()
             scheduler.drain(force)
@@ -365,13 +387,14 @@ def run_sweep(
     )
     invocations = [*store.manifest.get("invocations", []), invocation]
     if summary.complete and not summary.interrupted:
-        store.finalize(invocations)
+        files = store.finalize(invocations)
         store.save_manifest(
             invocations=invocations,
             status="complete",
             finished_utc=now_utc(),
             runs_ok=summary.done - summary.failed,
             runs_failed=summary.failed,
+            files=files,
         )
     else:
         store.save_manifest(
