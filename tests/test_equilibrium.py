@@ -1,4 +1,4 @@
-"""With no shock the model sits exactly at its initial equilibrium (DESIGN.md §5)."""
+"""With no shock the model sits exactly at its initial equilibrium (README, The model)."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ def test_scenario_loads_and_validates():
     assert {"USA", "CAN", "POL", "KOR"} <= set(scenario.state_codes)
     assert scenario.end_items == ["shell_155mm"]
     made = {(g.product, g.state) for g in scenario.firm_groups}
-    # The chokepoints of reference-data.md: no US TNT, Radford, the Quebec charge plant.
+    # The chokepoints of docs/sources.md: no US TNT, Radford, the Quebec charge plant.
     assert not any(p == "tnt" and s == "USA" for p, s in made)
     assert ("nitrocellulose", "USA") in made
     assert ("propellant_charge", "CAN") in made

@@ -44,7 +44,7 @@ def test_chokepoints_have_few_producers(scenario):
     for name in chokepoints:
         assert producers[name] <= 5, name
     assert np.mean([producers[c] for c in chokepoints]) < np.mean(others) / 2
-    # No US TNT production (reference-data.md): the hub depends on allies for it.
+    # No US TNT production (docs/sources.md): the hub depends on allies for it.
     assert not any(g.product == "tnt" and g.state == "USA" for g in scenario.firm_groups)
 
 

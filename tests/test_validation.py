@@ -1,4 +1,4 @@
-"""Validation: the default model against results from the literature (reference-data.md).
+"""Validation: the default model against results from the literature (docs/sources.md).
 
 Each test states a published qualitative result and checks the model shows it, on a few seeds.
 They can fail: a change that makes the model stop echoing the literature should be noticed. One

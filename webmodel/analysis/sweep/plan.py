@@ -24,7 +24,7 @@ from webmodel.analysis.sweep.runner import Context, RunSpec, flatten_totals
 from webmodel.coalition.budget import BudgetError, check_design, check_run
 from webmodel.coalition.scenario import Scenario, ScenarioError, default_scenario, load_scenario
 
-# Columns of the runs table around the parameters and metrics (DESIGN.md §9).
+# Columns of the runs table around the parameters and metrics (docs/sweeps.md).
 ID_COLUMNS = [
     ("run_id", pa.int64()),
     ("point", pa.int64()),

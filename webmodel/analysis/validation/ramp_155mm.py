@@ -3,8 +3,8 @@
 The ``us_155mm`` scenario (``webmodel/coalition/scenarios/us_155mm.toml``) holds the US chain at
 its 2022 scale (~14,400 rounds/month). From Feb 2022 (week 1) the model runs to the end of 2026;
 in ``SURGE_START`` the Army's demand jumps to the 100,000/month target. The model's weekly
-output of complete rounds, times 52/12, is compared with the public figures of shared/reference-
-data.md at the dated points. Five behavioural values were chosen to fit Sep 2023 and Sep 2024
+output of complete rounds, times 52/12, is compared with the public figures of docs/sources.md at
+the dated points. Five behavioural values were chosen to fit Sep 2023 and Sep 2024
 (listed in the Markdown); mid 2025 and the Oct 2025 target are the out-of-sample check. Two
 sensitivity runs show what the fit depends on. Every number in the output is measured from the
 runs.
@@ -34,8 +34,8 @@ TITLE = "US 155mm ramp 2022–2025: model vs public monthly output"
 SCENARIO_FILE = "us_155mm.toml"
 WEEK_ONE = dt.date(2022, 2, 1)  # week 1 starts here (the month of the invasion)
 END = dt.date(2026, 12, 31)  # run through 2026 (the target slipped to 2026)
-BASELINE_PER_MONTH = 14_400.0  # reference-data.md: NDIA Policy Points, Nov 2022
-TARGET_PER_MONTH = 100_000.0  # reference-data.md: Army via Defense One
+BASELINE_PER_MONTH = 14_400.0  # docs/sources.md: NDIA Policy Points, Nov 2022
+TARGET_PER_MONTH = 100_000.0  # docs/sources.md: Army via Defense One
 SURGE = TARGET_PER_MONTH / BASELINE_PER_MONTH  # wartime demand: the target, from the 2022 level
 # Calibrated with the scenario's parameters: the week the wartime orders reach industry
 # (2022-10-04, the start of FY2023). The invasion itself was in week 4; see SENSITIVITY.
@@ -245,7 +245,7 @@ def _plot(ramp: Ramp, others: list[tuple[str, Ramp]], out: Path) -> None:
             )
         else:
             ax.plot(mid, point.public / 1000, "o", color="k", ms=7)
-    ax.plot([], [], "o", color="k", label="public output (reference-data.md)")
+    ax.plot([], [], "o", color="k", label="public output (docs/sources.md)")
     ax.axvline(week_start(SURGE_START), color="0.7", lw=0.8)
     ax.annotate(
         "wartime orders",
