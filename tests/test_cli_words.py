@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from webmodel.cli import main
-from webmodel.core.labels import METRIC_LABELS, clip, label_of
+from webmodel.core.labels import METRIC_WORDS, clip, label_of
 from webmodel.core.metrics import METRIC_NAMES
 from webmodel.io.output import rounded
 
@@ -25,8 +25,8 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_every_metric_has_a_label_unit_and_definition():
-    assert set(METRIC_LABELS) == set(METRIC_NAMES)
-    for name, meta in METRIC_LABELS.items():
+    assert set(METRIC_WORDS) == set(METRIC_NAMES)
+    for name, meta in METRIC_WORDS.items():
         assert meta.label and meta.unit and meta.definition, name
     assert label_of("fill_rate").show(0.6741) == "67.4 %"
     assert label_of("loss_area").show(17.083) == "17.08 weeks"
@@ -54,7 +54,7 @@ def test_run_text_in_words_units_and_reasons(capsys):
 
 
 def test_fill_rate_matches_the_table_and_backlog_reconciles(capsys):
-    code, out, _ = run_cli(capsys, "run", *SHORT, "--surge", "2", "--json")
+    _, out, _ = run_cli(capsys, "run", *SHORT, "--surge", "2", "--json")
     payload = json.loads(out)
     items = payload["end_items"]
     rates = [b["served"] / b["demanded"] for b in items.values()]

@@ -54,6 +54,11 @@ class MetricLabel:
             return " x baseline"
         return ""
 
+    @property
+    def plain_unit(self) -> str:
+        """The unit of the raw value (a share as 0-1, as sweeps store it): "share of demand"."""
+        return self.unit.replace("% of", "share of") if self.kind == "share" else self.unit
+
     def heading(self) -> str:
         """``label (unit)``, for a table's column or row."""
         return f"{self.label} ({self.unit})"
@@ -61,7 +66,7 @@ class MetricLabel:
 
 _WEEKS_LOST = "weeks of full demand lost"
 
-METRIC_LABELS: dict[str, MetricLabel] = {
+METRIC_WORDS: dict[str, MetricLabel] = {
     m.name: m
     for m in (
         MetricLabel(
@@ -198,7 +203,7 @@ METRIC_LABELS: dict[str, MetricLabel] = {
 def label_of(name: str) -> MetricLabel:
     """The label of a metric by name; an unknown name gets a plain fallback, never an error
     (sweeps may carry columns a newer version added)."""
-    return METRIC_LABELS.get(name) or MetricLabel(name, name, "", "", "ratio", (None, None), 4)
+    return METRIC_WORDS.get(name) or MetricLabel(name, name, "", "", "ratio", (None, None), 4)
 
 
 def show(name: str, value: float | None, reason: str | None = None) -> str:
