@@ -191,3 +191,16 @@ def test_report_help_prints_a_single_percent(capsys):
         main(["report", "--help"])
     out = capsys.readouterr().out
     assert "95%%" not in out and "95%" in out
+
+
+def test_labels_import_nothing_heavy():
+    """The app and `webmodel --help` import the labels: pure data, no numpy."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, webmodel.core.labels; "
+        "print(sorted(m for m in ('numpy', 'mesa', 'pandas', 'pyarrow') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
