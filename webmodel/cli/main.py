@@ -119,6 +119,11 @@ def check_shocks(args: argparse.Namespace, model) -> None:
             )
 
 
+def _short(label: str) -> str:
+    """A configuration's column heading: "A" for "A: web_ness=0.3", a wiring's name as is."""
+    return label.split(":", 1)[0][:22]
+
+
 def end_item_lines(balances: dict[str, dict], demanded_by: dict[str, dict]) -> list[str]:
     """Per end item (never added across end items) and per state: demanded once, then each
     configuration's delivered and fill; the last column B - A when there are two."""
@@ -126,7 +131,7 @@ def end_item_lines(balances: dict[str, dict], demanded_by: dict[str, dict]) -> l
     first = demanded_by[labels[0]]
     head = f"  {'units over the run':22} {'demanded':>10}"
     for label in labels:
-        head += f" | {label[:14]:>14} {'fill':>7}"
+        head += f" | {_short(label):>14} {'fill':>7}"
     if len(labels) == 2:
         diff = "web - hub" if labels == list(TOPOLOGIES) else "B - A"
         head += f" | {diff:>10}"
@@ -146,7 +151,10 @@ def end_item_lines(balances: dict[str, dict], demanded_by: dict[str, dict]) -> l
             if item in per_item:
                 cells = [demanded_by[k]["by_state_end_item"][state][item] for k in labels]
                 lines.append(row(f"  {state}", cells))
-    lines.append("  (each end item in its own units: shells and interceptors are never added up)")
+    lines.append(
+        "  (each end item in its own units: shells and interceptors are never added up; "
+        "fill = delivered / demanded)"
+    )
     return lines
 
 
@@ -158,7 +166,7 @@ def owed_lines(balances: dict[str, dict]) -> list[str]:
         for item, b in balance.items():
             gap = b["demanded"] - b["delivered"]
             transit = b["in_transit_end"] - b["in_transit_start"]
-            who = f"{label}, " if len(balances) > 1 else ""
+            who = f"{_short(label)}, " if len(balances) > 1 else ""
             lines.append(
                 f"    {who}{item}: {_fmt(b['owed_end'])} owed = {_fmt(gap)} demanded - delivered,"
                 f" less {_fmt(transit)} more in transit than at the start "
@@ -175,7 +183,7 @@ def metric_lines(metrics: dict[str, dict], reasons: dict[str, dict], balances) -
 
     labels = list(metrics)
     width = max(len(label_of(name).heading()) for name in METRIC_NAMES)
-    head = f"  {'metric (unit)':{width}}" + "".join(f" {label[:22]:>22}" for label in labels)
+    head = f"  {'metric (unit)':{width}}" + "".join(f" {_short(label):>22}" for label in labels)
     lines = [head]
     missing: list[str] = []
     for name in METRIC_NAMES:
@@ -200,7 +208,7 @@ def metric_lines(metrics: dict[str, dict], reasons: dict[str, dict], balances) -
     for label in labels:
         served = {item: b["served"] / b["demanded"] for item, b in balances[label].items()}
         parts = ", ".join(f"{item} {100 * v:.1f} %" for item, v in served.items())
-        who = f" ({label})" if len(labels) > 1 else ""
+        who = f" ({_short(label)})" if len(labels) > 1 else ""
         lines.append(
             f"    fill rate{who} = mean of {parts}: received (deliveries, plus stockpile "
             "draws) over demanded, each end item counting equally"
