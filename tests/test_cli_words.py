@@ -204,3 +204,10 @@ def test_labels_import_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_firms_built_as_asked_is_a_note(capsys, tmp_path):
+    target = tmp_path / "web.json"
+    code, _, err = run_cli(capsys, "network", "--firms", "394", "--out", str(target))
+    assert code == 0
+    assert "--firms 394: built 394 firms" in err and "note:" in err and "warning" not in err

@@ -65,9 +65,9 @@ def _add_run_options(p: argparse.ArgumentParser, names: list[str], surge: float)
     )
 
 
-def warn(args: argparse.Namespace, text: str) -> None:
-    """A warning on stderr, naming the command (stdout stays clean for --json)."""
-    print(f"webmodel {args.command}: warning: {text}", file=sys.stderr)
+def warn(args: argparse.Namespace, text: str, kind: str = "warning") -> None:
+    """A warning (or a note) on stderr, naming the command (stdout stays clean for --json)."""
+    print(f"webmodel {args.command}: {kind}: {text}", file=sys.stderr)
 
 
 def _load(args: argparse.Namespace) -> Scenario:
@@ -87,7 +87,7 @@ def _load(args: argparse.Namespace) -> Scenario:
                 f"; {abs(built - args.firms)} {'more' if built > args.firms else 'fewer'} than "
                 "asked: each group keeps its proportion, rounded, and at least one firm"
             )
-        warn(args, text)
+        warn(args, text, "warning" if built != args.firms else "note")
         scenario = scaled
     return scenario
 
