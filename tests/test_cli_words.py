@@ -211,3 +211,10 @@ def test_firms_built_as_asked_is_a_note(capsys, tmp_path):
     code, _, err = run_cli(capsys, "network", "--firms", "394", "--out", str(target))
     assert code == 0
     assert "--firms 394: built 394 firms" in err and "note:" in err and "warning" not in err
+
+
+def test_every_metric_says_when_it_does_not_apply():
+    from webmodel.core.labels import METRIC_WORDS as words
+
+    assert all(meta.null_when for meta in words.values())
+    assert words["time_to_recover"].null_when != "never"

@@ -57,3 +57,10 @@ def test_intervals_stay_within_a_metrics_bounds():
     assert (weeks.low, weeks.high) == (0.0, 1.2)
     net = within_bounds(Estimate(-3.0, -5.0, -1.0, 5), "amplification_net")  # unbounded
     assert (net.low, net.high) == (-5.0, -1.0)
+
+
+def test_a_metric_that_never_applies_says_why(report):
+    _, text = report
+    surge = text.split("### surge", 1)[1]
+    row = next(line for line in surge.splitlines() if line.startswith("| loss_area: "))
+    assert "n/a: no shock (no surge, no disruption)" in row  # no surge at level 1

@@ -28,6 +28,7 @@ class MetricLabel:
     kind: str  # "share", "weeks", "ratio", "index"
     bounds: tuple[float | None, float | None]
     decimals: int = 2
+    null_when: str = "never"  # when the metric does not apply (docs/metrics.md, "null when")
 
     def show(self, value: float | None, reason: str | None = None) -> str:
         """The value with its unit, e.g. ``68.6 %`` or ``17.08 weeks``; a missing value as
@@ -78,6 +79,7 @@ METRIC_WORDS: dict[str, MetricLabel] = {
             "share",
             (0.0, None),
             1,
+            null_when="no weeks run",
         ),
         MetricLabel(
             "loss_area",
@@ -87,6 +89,7 @@ METRIC_WORDS: dict[str, MetricLabel] = {
             "not met (average over end items)",
             "weeks",
             (0.0, None),
+            null_when="no shock (no surge, no disruption)",
         ),
         MetricLabel(
             "min_performance",
@@ -96,6 +99,7 @@ METRIC_WORDS: dict[str, MetricLabel] = {
             "share",
             (0.0, None),
             1,
+            null_when="no shock (no surge, no disruption)",
         ),
         MetricLabel(
             "time_to_recover",
@@ -105,6 +109,7 @@ METRIC_WORDS: dict[str, MetricLabel] = {
             "weeks",
             (0.0, None),
             0,
+            null_when="no shock, or not recovered by the horizon",
         ),
         MetricLabel(
             "time_to_surge_target",
@@ -114,6 +119,7 @@ METRIC_WORDS: dict[str, MetricLabel] = {
             "weeks",
             (0.0, None),
             0,
+            null_when="no surge, or the target never reached",
         ),
         MetricLabel(
             "peak_over_baseline",
@@ -123,6 +129,7 @@ METRIC_WORDS: dict[str, MetricLabel] = {
             "how far output surged",
             "ratio",
             (0.0, None),
+            null_when="no weeks run",
         ),
         MetricLabel(
             "backlog_end",
@@ -132,6 +139,7 @@ METRIC_WORDS: dict[str, MetricLabel] = {
             "baseline demand (average over end items)",
             "weeks",
             (0.0, None),
+            null_when="no weeks run",
         ),
         MetricLabel(
             "amplification",
@@ -141,6 +149,7 @@ METRIC_WORDS: dict[str, MetricLabel] = {
             "kept for published results; not ARIO's)",
             "ratio",
             (0.0, None),
+            null_when="no capacity lost directly",
         ),
         MetricLabel(
             "amplification_gross",
@@ -151,6 +160,7 @@ METRIC_WORDS: dict[str, MetricLabel] = {
             "cost three times its direct loss",
             "ratio",
             (0.0, None),
+            null_when="no firm disruption",
         ),
         MetricLabel(
             "amplification_net",
@@ -160,6 +170,7 @@ METRIC_WORDS: dict[str, MetricLabel] = {
             "firms made more than at baseline over the window",
             "ratio",
             (None, None),
+            null_when="no firm disruption",
         ),
         MetricLabel(
             "loss_area_value",
@@ -168,6 +179,7 @@ METRIC_WORDS: dict[str, MetricLabel] = {
             "demand lost with end items weighted by their embodied cost instead of equally",
             "weeks",
             (0.0, None),
+            null_when="no shock (no surge, no disruption)",
         ),
         MetricLabel(
             "supplier_hhi",

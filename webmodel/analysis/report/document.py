@@ -68,6 +68,11 @@ def metric_heading(name: str) -> str:
     return f"{name}: {meta.label} ({meta.plain_unit})" if meta.unit else name
 
 
+def missing(metric: str) -> str:
+    """A cell where no run has a value: why the metric does not apply, not a bare dash."""
+    return f"n/a: {label_of(metric).null_when}"
+
+
 def within_bounds(estimate: Estimate | None, metric: str) -> Estimate | None:
     """The estimate with its interval clipped to the values the metric can take (a share's
     interval never past 1, a count of weeks never below 0): the t interval is symmetric and
@@ -291,9 +296,11 @@ class Report:
             rows = [["runs"] + [str(c) for c in counts]]
             for metric in self.metrics:
                 estimates = by_group(self.results.column(metric), grouping, ok)
-                rows.append(
-                    [metric_heading(metric)] + [cell(within_bounds(e, metric)) for e in estimates]
-                )
+                cells = [
+                    missing(metric) if e is None else cell(within_bounds(e, metric))
+                    for e in estimates
+                ]
+                rows.append([metric_heading(metric), *cells])
             self.add(f"### {name}\n")
             self.add(table(["metric", *grouping.labels], rows) + "\n")
 
