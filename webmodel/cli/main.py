@@ -167,6 +167,9 @@ def owed_lines(balances: dict[str, dict]) -> list[str]:
             gap = b["demanded"] - b["delivered"]
             transit = b["in_transit_end"] - b["in_transit_start"]
             who = f"{_short(label)}, " if len(balances) > 1 else ""
+            if b["owed_end"] < 0.5 and abs(gap) < 0.5:
+                lines.append(f"    {who}{item}: nothing owed; what was demanded arrived")
+                continue
             lines.append(
                 f"    {who}{item}: {_fmt(b['owed_end'])} owed = {_fmt(gap)} demanded - delivered,"
                 f" less {_fmt(transit)} more in transit than at the start "
@@ -292,10 +295,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"webmodel run: scenario {p['scenario']}, {p['topology']} (web_ness {p['web_ness']:g}), "
         f"{p['firms']} firms, {p['links']} links"
     )
-    print(
-        f"  {p['steps']} weeks, demand x{p['surge']:g} from week {p['surge_start']}, "
-        f"seed {p['seed']}, {elapsed:.2f} s"
+    surge = (
+        f"demand x{p['surge']:g} from week {p['surge_start']}" if p["surge"] != 1 else "no surge"
     )
+    print(f"  {p['steps']} weeks, {surge}, seed {p['seed']}, {elapsed:.2f} s")
     for d in model.disruptions:
         print(f"  disruption: {describe_disruption(d)}")
     print()
