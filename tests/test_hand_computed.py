@@ -1,4 +1,5 @@
-"""A two-firm chain stepped by hand: the numbers below are worked out on paper from the phases in webmodel/core/phases.py.
+"""A two-firm chain stepped by hand: the numbers below are worked out on paper, phase by phase
+(webmodel/core/phases.py).
 
 Assembler A makes `item` from one `part`; supplier P makes `part` from nothing. Both have capacity
 100/week; the state demands 50/week, then 80/week from week 1. Lead times are 1 week, target

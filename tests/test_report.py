@@ -33,7 +33,7 @@ def _row(text: str, section: str, label: str) -> list[str]:
     """The cells of the table row starting with ``label`` in the section titled ``section``."""
     body = text.split(section, 1)[1]
     for line in body.splitlines():
-        if line.startswith(f"| {label} |"):
+        if line.startswith((f"| {label} |", f"| {label}: ")):  # a metric's row: name: words
             return [c.strip() for c in line.strip("|").split("|")]
     raise AssertionError(f"no row {label!r} under {section!r}")
 

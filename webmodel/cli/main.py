@@ -17,8 +17,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from webmodel.cli.argtypes import positive_int
-from webmodel.cli.options import add_parameter_options, parameter_values
+from webmodel.cli.argtypes import non_negative_int, positive_int
+from webmodel.cli.options import add_parameter_options, configuration, parameter_values
 from webmodel.coalition.budget import add_budget_option
 from webmodel.coalition.parameters import SPECS
 from webmodel.coalition.scenario import Scenario, ScenarioError, load_scenario
@@ -50,7 +50,9 @@ def _add_scenario_options(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="scenario TOML file, or a built-in one by name: default, us_155mm (default: default)",
     )
-    p.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
+    p.add_argument(
+        "--seed", type=non_negative_int, default=1, metavar="S", help="random seed >= 0 (default 1)"
+    )
 
 
 def _add_run_options(p: argparse.ArgumentParser, names: list[str], surge: float) -> None:
@@ -68,11 +70,158 @@ def _add_run_options(p: argparse.ArgumentParser, names: list[str], surge: float)
     )
 
 
+def warn(args: argparse.Namespace, text: str, kind: str = "warning") -> None:
+    """A warning (or a note) on stderr, naming the command (stdout stays clean for --json)."""
+    print(f"webmodel {args.command}: {kind}: {text}", file=sys.stderr)
+
+
 def _load(args: argparse.Namespace) -> Scenario:
+    """The scenario, scaled to ``--firms`` if given (saying what was built: every firm group
+    keeps at least one firm, so a small ``--firms`` builds more)."""
     scenario = load_scenario(args.scenario)
     if getattr(args, "firms", None):
-        scenario = scenario.scaled(args.firms)
+        scaled = scenario.scaled(args.firms)
+        built = scaled.n_firms
+        groups = len(scaled.firm_groups)
+        text = (
+            f"--firms {args.firms}: built {built} firms in {groups} firm groups "
+            f"(scenario {scenario.name} has {scenario.n_firms})"
+        )
+        if built != args.firms:
+            text += (
+                f"; {abs(built - args.firms)} {'more' if built > args.firms else 'fewer'} than "
+                "asked: each group keeps its proportion, rounded, and at least one firm"
+            )
+        warn(args, text, "warning" if built != args.firms else "note")
+        scenario = scaled
     return scenario
+
+
+def check_shocks(args: argparse.Namespace, model) -> None:
+    """Warn, naming the option, about a shock that would silently change nothing: a surge or
+    a disruption starting after the horizon, a disruption hitting no firm in this wiring
+    (e.g. ``assembly:AUS`` in hub-and-spokes, where end items are assembled in the hub)."""
+    steps = model.steps_planned
+    if model.surge != 1.0 and model.surge_start > steps:
+        warn(
+            args,
+            f"--surge-start {model.surge_start} is after the horizon (--steps {steps}): "
+            "the surge never starts",
+        )
+    for d in model.disruptions:
+        spec = d.disruption.spec
+        if d.disruption.start > steps:
+            warn(
+                args,
+                f"--disrupt {spec}: starts in week {d.disruption.start}, after the horizon "
+                f"(--steps {steps}); it has no effect",
+            )
+        elif d.firms is not None and len(d.firms) == 0:
+            warn(
+                args,
+                f"--disrupt {spec}: hits 0 firms in {model.topology} (no firm of that kind "
+                "there); it has no effect",
+            )
+
+
+def _short(label: str) -> str:
+    """A configuration's column heading: "A" for "A: web_ness=0.3", a wiring's name as is."""
+    return label.split(":", 1)[0][:22]
+
+
+def end_item_lines(balances: dict[str, dict], demanded_by: dict[str, dict]) -> list[str]:
+    """Per end item (never added across end items) and per state: demanded once, then each
+    configuration's delivered and fill; the last column B - A when there are two."""
+    labels = list(balances)
+    first = demanded_by[labels[0]]
+    head = f"  {'units over the run':22} {'demanded':>10}"
+    for label in labels:
+        head += f" | {_short(label):>14} {'fill':>7}"
+    if len(labels) == 2:
+        diff = "web - hub" if labels == list(TOPOLOGIES) else "B - A"
+        head += f" | {diff:>10}"
+    lines = [head, "  " + "-" * (len(head) - 2)]
+
+    def row(name: str, cells: list[dict]) -> str:
+        text = f"  {name:22} {_fmt(cells[0]['demanded']):>10}"
+        for c in cells:
+            text += f" | {_fmt(c['delivered']):>14} {_pct(c['fill_rate']):>7}"
+        if len(cells) == 2:
+            text += f" | {cells[1]['delivered'] - cells[0]['delivered']:>+10,.0f}"
+        return text
+
+    for item in first["by_end_item"]:
+        lines.append(row(item, [demanded_by[k]["by_end_item"][item] for k in labels]))
+        for state, per_item in first["by_state_end_item"].items():
+            if item in per_item:
+                cells = [demanded_by[k]["by_state_end_item"][state][item] for k in labels]
+                lines.append(row(f"  {state}", cells))
+    lines.append(
+        "  (each end item in its own units: shells and interceptors are never added up; "
+        "fill = delivered / demanded)"
+    )
+    return lines
+
+
+def owed_lines(balances: dict[str, dict]) -> list[str]:
+    """ "Owed at the end" per end item, reconciled with demanded - delivered: the difference
+    is the growth of the goods in transit (shipped, not yet arrived)."""
+    lines = ["  owed at the end (ordered by the states, not yet shipped), per end item:"]
+    for label, balance in balances.items():
+        for item, b in balance.items():
+            gap = b["demanded"] - b["delivered"]
+            transit = b["in_transit_end"] - b["in_transit_start"]
+            who = f"{_short(label)}, " if len(balances) > 1 else ""
+            if b["owed_end"] < 0.5 and abs(gap) < 0.5:
+                lines.append(f"    {who}{item}: nothing owed; what was demanded arrived")
+                continue
+            lines.append(
+                f"    {who}{item}: {_fmt(b['owed_end'])} owed = {_fmt(gap)} demanded - delivered,"
+                f" less {_fmt(transit)} more in transit than at the start "
+                f"({_fmt(b['in_transit_end'])} vs {_fmt(b['in_transit_start'])})"
+            )
+    return lines
+
+
+def metric_lines(metrics: dict[str, dict], reasons: dict[str, dict], balances) -> list[str]:
+    """Each metric by its label and unit, a reason where it does not apply, then what each
+    means (and how the fill rate follows from the table)."""
+    from webmodel.core.labels import label_of
+    from webmodel.core.metrics import METRIC_NAMES
+
+    labels = list(metrics)
+    width = max(len(label_of(name).heading()) for name in METRIC_NAMES)
+    head = f"  {'metric (unit)':{width}}" + "".join(f" {_short(label):>22}" for label in labels)
+    lines = [head]
+    missing: list[str] = []
+    for name in METRIC_NAMES:
+        meta = label_of(name)
+        cells = []
+        for label in labels:
+            value = metrics[label][name]
+            if value is None:
+                why = reasons[label][name]
+                if why not in missing:
+                    missing.append(why)
+                cells.append(f"n/a [{missing.index(why) + 1}]")
+            else:
+                cells.append(meta.show(value))
+        lines.append(f"  {meta.heading():{width}}" + "".join(f" {c:>22}" for c in cells))
+    for k, why in enumerate(missing, 1):
+        lines.append(f"    [{k}] does not apply: {why}")
+    lines.append("\n  what the metrics mean (formulas in docs/metrics.md):")
+    for name in METRIC_NAMES:
+        meta = label_of(name)
+        lines.append(f"    {meta.label} [{name}]: {meta.definition}")
+    for label in labels:
+        served = {item: b["served"] / b["demanded"] for item, b in balances[label].items()}
+        parts = ", ".join(f"{item} {100 * v:.1f} %" for item, v in served.items())
+        who = f" ({_short(label)})" if len(labels) > 1 else ""
+        lines.append(
+            f"    fill rate{who} = mean of {parts}: received (deliveries, plus stockpile "
+            "draws) over demanded, each end item counting equally"
+        )
+    return lines
 
 
 def _model(scenario: Scenario, args: argparse.Namespace, network=None, **fixed):
@@ -120,10 +269,12 @@ def _pct(x: float | None) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from webmodel.coalition.budget import check_network
-    from webmodel.core.metrics import compute_metrics
+    from webmodel.core.metrics import compute_metrics, missing_reasons
     from webmodel.core.structure import structure_report
     from webmodel.io.output import (
         check_writable,
+        end_item_balance,
+        rounded,
         run_params,
         series_table,
         totals,
@@ -147,52 +298,69 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     model = _model(scenario, args, network)
+    check_shocks(args, model)
     structure = structure_report(model.network)  # the wiring as built, before re-sourcing
     model.run()
     elapsed = time.perf_counter() - start
     result = totals(model)
     metrics = compute_metrics(model)
+    balance = end_item_balance(model)
     if args.series:
         write_parquet_atomic(series_table(model), args.series)
     if args.json:
         payload = {
             "params": run_params(model),
             "totals": result,
+            "end_items": balance,
             "metrics": metrics,
+            "not_applicable": missing_reasons(model),
             "structure": structure,
             "seconds": round(elapsed, 4),
         }
-        print(json.dumps(payload))
+        print(json.dumps(rounded(payload)))
         return 0
     p = run_params(model)
     print(
         f"webmodel run: scenario {p['scenario']}, {p['topology']} (web_ness {p['web_ness']:g}), "
         f"{p['firms']} firms, {p['links']} links"
     )
-    print(
-        f"  {p['steps']} weeks, surge x{p['surge']:g} from week {p['surge_start']}, "
-        f"seed {p['seed']}, {elapsed:.2f} s\n"
+    surge = (
+        f"demand x{p['surge']:g} from week {p['surge_start']}" if p["surge"] != 1 else "no surge"
     )
-    print(f"  {'':24} {'demanded':>12} {'delivered':>12} {'fill':>7}")
-    rows = [("all end items", result["overall"])]
-    rows += [(f"end item {k}", v) for k, v in result["by_end_item"].items()]
-    rows += [(f"state {k}", v) for k, v in result["by_state"].items()]
-    for label, v in rows:
-        print(
-            f"  {label:24} {_fmt(v['demanded']):>12} {_fmt(v['delivered']):>12} "
-            f"{_pct(v['fill_rate']):>7}"
-        )
-    print(f"\n  end items owed at the end (backlog): {_fmt(result['final_backlog'])}")
-    print("\n  metrics (docs/metrics.md):")
-    for name, value in metrics.items():
-        shown = "n/a" if value is None else f"{value:.4g}"
-        print(f"    {name:22} {shown}")
+    print(f"  {p['steps']} weeks, {surge}, seed {p['seed']}, {elapsed:.2f} s")
+    for d in model.disruptions:
+        print(f"  disruption: {describe_disruption(d)}")
+    print()
+    label = p["topology"]
+    for line in end_item_lines({label: balance}, {label: result}):
+        print(line)
+    print()
+    for line in owed_lines({label: balance}):
+        print(line)
+    print()
+    for line in metric_lines({label: metrics}, {label: missing_reasons(model)}, {label: balance}):
+        print(line)
     print("\n  wiring at baseline (docs/metrics.md, Structure):")
     for line in _structure_lines({"": structure}):
         print(line)
     if args.series:
         print(f"  series written to {args.series}")
     return 0
+
+
+def describe_disruption(scheduled) -> str:
+    """A scheduled disruption in words: "assembly:USA@12+8: weeks 12-19 (15 firms down)"."""
+    d = scheduled.disruption
+    firms = 0 if scheduled.firms is None else len(scheduled.firms)
+    last = d.start + d.duration - 1
+    text = f"{d.spec}: weeks {d.start}-{last}"
+    if d.recovery == "linear":
+        text += f", then back over {d.recovery_weeks} weeks"
+    if d.severity != 1:
+        text += f", {d.severity:.0%} of capacity lost"
+    if d.kind in ("state", "border"):
+        return text + " (trade links closed)"
+    return text + f" ({firms} firms down)"
 
 
 def _structure_lines(reports: dict[str, dict]) -> list[str]:
@@ -220,78 +388,116 @@ def _structure_lines(reports: dict[str, dict]) -> list[str]:
     return lines
 
 
-def cmd_compare(args: argparse.Namespace) -> int:
-    from webmodel.core.metrics import METRIC_NAMES, compute_metrics
-    from webmodel.core.structure import structure_report
-    from webmodel.io.output import run_params, totals
+def _configurations(args: argparse.Namespace) -> list[tuple[str, dict]]:
+    """The two sides of ``compare``: the two wirings by default, else ``--a`` and ``--b``
+    (each the common options with its own settings on top)."""
+    if args.a is None and args.b is None:
+        return [(topology, {"topology": topology, "web_ness": None}) for topology in TOPOLOGIES]
+    from webmodel.cli.options import describe
 
+    return [
+        (f"{side}: {describe(settings) if settings else 'the common options'}", settings or {})
+        for side, settings in (("A", args.a), ("B", args.b))
+    ]
+
+
+def compare_series(models: dict[str, object]):
+    """One table of both sides' weekly series, a ``configuration`` column first; the Parquet
+    metadata carries each side's parameters (provenance)."""
+    import pyarrow as pa
+
+    from webmodel.core.recorder import VARIABLES
+    from webmodel.io.output import provenance, run_params, series_table
+
+    tables = []
+    for label, model in models.items():
+        table = series_table(model).replace_schema_metadata(None)
+        column = pa.array([label] * table.num_rows, pa.string())
+        tables.append(table.add_column(0, "configuration", column))
+    meta = provenance(
+        configurations={label: run_params(m) for label, m in models.items()},
+        variables={k: v[1] for k, v in VARIABLES.items()},
+    )
+    return pa.concat_tables(tables).replace_schema_metadata(meta)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from webmodel.core.metrics import compute_metrics, missing_reasons
+    from webmodel.core.structure import structure_report
+    from webmodel.io.output import (
+        check_writable,
+        end_item_balance,
+        rounded,
+        run_params,
+        totals,
+        write_parquet_atomic,
+    )
+
+    if args.series and Path(args.series).suffix != ".parquet":
+        raise InputError(f"--series: must name a .parquet file, got {args.series!r}")
     scenario = _load(args)
-    _check_budget(scenario, args, "production-web", None)  # the larger of the two
-    results = {}
-    structures = {}
-    for topology in TOPOLOGIES:
-        model = _model(scenario, args, topology=topology, web_ness=None)
-        structures[topology] = structure_report(model.network)
-        results[topology] = (model.run(), totals(model))
-    hs, web = results["hub-and-spokes"][1], results["production-web"][1]
+    if args.series:
+        check_writable(args.series, "--series")  # before the work, not after it
+    configurations = _configurations(args)
+    for _, fixed in configurations:
+        settings = {"topology": "production-web", "web_ness": None, **fixed}
+        _check_budget(scenario, args, settings["topology"], settings["web_ness"])
+    models, structures = {}, {}
+    for label, fixed in configurations:
+        model = _model(scenario, args, **fixed)
+        check_shocks(args, model)
+        structures[label] = structure_report(model.network)
+        models[label] = model.run()
+    result = {label: totals(m) for label, m in models.items()}
+    balances = {label: end_item_balance(m) for label, m in models.items()}
+    metrics = {label: compute_metrics(m) for label, m in models.items()}
+    reasons = {label: missing_reasons(m) for label, m in models.items()}
+    if args.series:
+        write_parquet_atomic(compare_series(models), args.series)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    topo: {
-                        "params": run_params(model),
-                        "totals": t,
-                        "metrics": compute_metrics(model),
-                        "structure": structures[topo],
-                    }
-                    for topo, (model, t) in results.items()
-                }
-            )
-        )
+        payload = {
+            label: {
+                "params": run_params(m),
+                "totals": result[label],
+                "end_items": balances[label],
+                "metrics": metrics[label],
+                "not_applicable": reasons[label],
+                "structure": structures[label],
+            }
+            for label, m in models.items()
+        }
+        print(json.dumps(rounded(payload)))
         return 0
-    m = results["production-web"][0]
+    labels = list(models)
+    first = models[labels[0]]
     print(
-        f"webmodel compare: scenario {scenario.name}, {m.network.n_firms} firms, "
+        f"webmodel compare: scenario {scenario.name}, {first.network.n_firms} firms, "
         f"{args.steps} weeks, demand x{args.surge:g} from week {args.surge_start}, "
         f"seed {args.seed}"
     )
-    print("Same firms, same capacity, same seed; only the wiring differs.\n")
-    head = (
-        f"  {'':22} {'demanded':>10} | {'hub-and-spokes':>14} {'fill':>6} | "
-        f"{'production-web':>14} {'fill':>6} | {'web - hub':>10}"
-    )
-    print(head)
-    print("  " + "-" * (len(head) - 2))
-
-    def row(label: str, a: dict, b: dict) -> None:
-        print(
-            f"  {label:22} {_fmt(a['demanded']):>10} | {_fmt(a['delivered']):>14} "
-            f"{_pct(a['fill_rate']):>6} | {_fmt(b['delivered']):>14} {_pct(b['fill_rate']):>6} | "
-            f"{b['delivered'] - a['delivered']:>+10,.0f}"
-        )
-
-    for item in hs["by_end_item"]:
-        row(item, hs["by_end_item"][item], web["by_end_item"][item])
-        for state in hs["by_state_end_item"]:
-            if item in hs["by_state_end_item"][state]:
-                row(
-                    f"  {state}",
-                    hs["by_state_end_item"][state][item],
-                    web["by_state_end_item"][state][item],
-                )
-    print(
-        f"\n  end items owed at the end: hub-and-spokes {_fmt(hs['final_backlog'])}, "
-        f"production web {_fmt(web['final_backlog'])}"
-    )
-    metrics = {topo: compute_metrics(model) for topo, (model, _) in results.items()}
-    print(f"\n  {'metric (docs/metrics.md)':26} {'hub-and-spokes':>16} {'production-web':>16}")
-    for name in METRIC_NAMES:
-        cells = [metrics[topo][name] for topo in TOPOLOGIES]
-        shown = ["n/a" if v is None else f"{v:.4g}" for v in cells]
-        print(f"  {name:26} {shown[0]:>16} {shown[1]:>16}")
+    if args.a is None and args.b is None:
+        print("Same firms, same capacity, same seed; only the wiring differs.")
+    else:
+        for label in labels:
+            m = models[label]
+            print(f"  {label} -> {m.topology}, web_ness {m.web_ness:g}")
+        print("Same scenario, same seed; only the settings above differ.")
+    for d in first.disruptions:
+        print(f"  disruption: {describe_disruption(d)}")
+    print()
+    for line in end_item_lines(balances, result):
+        print(line)
+    print()
+    for line in owed_lines(balances):
+        print(line)
+    print()
+    for line in metric_lines(metrics, reasons, balances):
+        print(line)
     print("\n  wiring at baseline (docs/metrics.md, Structure):")
     for line in _structure_lines(structures):
         print(line)
+    if args.series:
+        print(f"\n  series of both sides written to {args.series}")
     return 0
 
 
@@ -398,6 +604,23 @@ def build_parser() -> argparse.ArgumentParser:
     wiring = ("topology", "web_ness")
     _add_run_options(compare, [n for n in SPECS if n not in wiring], surge=2.0)
     compare.add_argument("--json", action="store_true", help="print totals as JSON")
+    compare.add_argument(
+        "--series",
+        metavar="FILE.parquet",
+        help="write both sides' per-week series as one Parquet table (a configuration column; "
+        "each side's parameters in its metadata)",
+    )
+    compare.add_argument(
+        "--a",
+        type=configuration,
+        metavar="NAME=VALUE,...",
+        help="compare two chosen configurations instead of the two wirings: side A's settings "
+        "on top of the common options, e.g. --a web_ness=0.3 --b web_ness=1,stockpile_weeks=4 "
+        "(any parameter of docs/levers.md, topology and web_ness included)",
+    )
+    compare.add_argument(
+        "--b", type=configuration, metavar="NAME=VALUE,...", help="side B's settings (see --a)"
+    )
     add_budget_option(compare)
     compare.set_defaults(func=cmd_compare)
 
@@ -425,7 +648,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="FIRMS[:STEPS],... (default 200:200,2000:200,10000:500)",
     )
     bench.add_argument("--steps", type=positive_int, help="override the steps of every size")
-    bench.add_argument("--seed", type=int, default=1)
+    bench.add_argument("--seed", type=non_negative_int, default=1, help="random seed >= 0")
     bench.add_argument(
         "--max-reference-seconds",
         type=float,

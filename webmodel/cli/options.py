@@ -121,3 +121,41 @@ def _add_option(group: argparse._ArgumentGroup, spec: Spec, default: Any) -> Non
 def parameter_values(args: argparse.Namespace) -> dict[str, Any]:
     """The declared parameters given on the command line (or defaulted), by name."""
     return {name: getattr(args, name) for name in SPECS if hasattr(args, name)}
+
+
+def configuration(text: str) -> dict[str, Any]:
+    """``web_ness=0.3,stockpile_weeks=4``: parameter settings for one side of ``compare``.
+
+    Each name is a declared parameter (``web_ness`` or ``web-ness``), each value checked by its
+    declaration; a wrong one is named with the rule (argparse adds the option, exit 2).
+    """
+    from webmodel.coalition.parameters import suggest
+
+    settings: dict[str, Any] = {}
+    for part in (p for p in text.split(",") if p.strip()):
+        name, sep, value = part.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep:
+            raise argparse.ArgumentTypeError(
+                f"expected NAME=VALUE[,NAME=VALUE...] like web_ness=0.3,stockpile_weeks=4, "
+                f"got {part.strip()!r}"
+            )
+        spec = SPECS.get(name)
+        if spec is None:
+            raise argparse.ArgumentTypeError(f"unknown parameter {name!r}{suggest(name, SPECS)}")
+        if spec.kind == "groups":
+            raise argparse.ArgumentTypeError(f"{name}: set state groups with {spec.option}")
+        try:
+            settings[name] = spec.parse(value)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"{name}: {err}") from None
+    if not settings:
+        raise argparse.ArgumentTypeError(f"no settings given in {text!r}")
+    return settings
+
+
+def describe(settings: dict[str, Any]) -> str:
+    """Settings as the text that made them: ``web_ness=0.3,stockpile_weeks=4``."""
+    return ",".join(
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in settings.items()
+    )

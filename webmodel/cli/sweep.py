@@ -182,7 +182,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     report = sub.add_parser(
         "report",
         help="write a Markdown report with tables and figures from a sweep's results",
-        description="Summarise a sweep's results: mean and 95%% interval of each metric per "
+        description="Summarise a sweep's results: mean and 95% interval of each metric per "
         "factor level, paired differences between topologies on common seeds, series with "
         "interval bands, metric distributions, a heatmap; Markdown plus PNG/SVG figures.",
     )

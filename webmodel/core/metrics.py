@@ -262,3 +262,49 @@ def compute_metrics(model: CoalitionModel) -> dict[str, float | int | None]:
         "hub_assembly_share": hub_assembly_share(model),
         "cross_border_share": cross_border_share(model),
     }
+
+
+def missing_reasons(model: CoalitionModel) -> dict[str, str]:
+    """Why each metric :func:`compute_metrics` gives as None does not apply to this run, in
+    words (the command line and reports print ``n/a (reason)``, never a bare ``n/a``)."""
+    weeks = len(model.series("output_loss"))
+    metrics = compute_metrics(model)
+    shock = shock_start(model)
+    if weeks == 0:
+        no_shock = "no weeks run"
+    elif shock is None:
+        no_shock = "no shock: no surge and no disruption"
+    elif shock > weeks:
+        no_shock = f"the first shock starts in week {shock}, after the horizon (week {weeks})"
+    else:
+        no_shock = ""
+    firm_hits = [d for d in model.disruptions if d.firms is not None and len(d.firms)]
+    if not model.disruptions:
+        no_capacity_lost = "no disruption: a surge removes no capacity"
+    elif not firm_hits:
+        no_capacity_lost = "no firm taken down (a trade closure removes no capacity)"
+    elif min(d.disruption.start for d in firm_hits) > weeks:
+        no_capacity_lost = "the firm disruptions start after the horizon"
+    else:
+        no_capacity_lost = "no capacity removed from the shock on"
+    if model.surge <= 1.0:
+        no_surge = "no surge (surge 1)"
+    elif model.surge_start > weeks:
+        no_surge = f"the surge starts in week {model.surge_start}, after the horizon ({weeks})"
+    else:
+        no_surge = f"never reached {SURGE_TARGET:.0%} of surged demand by week {weeks}"
+    why = {
+        "fill_rate": "no weeks run",
+        "peak_over_baseline": "no weeks run",
+        "backlog_end": "no weeks run",
+        "loss_area": no_shock,
+        "min_performance": no_shock,
+        "loss_area_value": no_shock,
+        "time_to_recover": no_shock
+        or f"not back to {RECOVERED:.0%} of demand by the horizon (week {weeks})",
+        "time_to_surge_target": no_surge,
+        "amplification": no_capacity_lost,
+        "amplification_gross": no_capacity_lost,
+        "amplification_net": no_capacity_lost,
+    }
+    return {name: why.get(name) or "not defined" for name, v in metrics.items() if v is None}

@@ -153,6 +153,57 @@ def totals(model: CoalitionModel) -> dict[str, Any]:
     }
 
 
+def end_item_balance(model: CoalitionModel) -> dict[str, dict[str, float]]:
+    """Per end item, why "owed at the end" differs from demanded - delivered.
+
+    Demanded - delivered = owed at the end + (in transit at the end - in transit at the
+    start): goods shipped but not yet arrived are no longer owed, and the pipeline full at the
+    start (shipped before week 1) arrives during the run. ``in_transit_start`` is recovered from
+    week 1's records (in transit after week 1, less week 1's shipments, plus its arrivals).
+    Never summed across end items: a shell and an interceptor are not the same unit.
+    """
+    if not model.week:
+        return {}
+    items = list(dict.fromkeys(model.slot_items))
+    products = model.network.product_names
+    delivered = model.series("delivered")
+    demanded = model.series("demanded")
+    owed = model.series("final_backlog")[-1]
+    transit = model.series("in_transit")
+    shipped = model.series("shipped")
+    out: dict[str, dict[str, float]] = {}
+    for item in items:
+        mask = np.array([i == item for i in model.slot_items])
+        p = products.index(item)
+        arrived_1 = float(delivered[0, mask].sum())
+        out[item] = {
+            "demanded": float(demanded[:, mask].sum()),
+            "delivered": float(delivered[:, mask].sum()),
+            "served": float(model.series("served")[:, mask].sum()),
+            "owed_end": float(owed[mask].sum()),
+            "in_transit_start": float(transit[0, p] - shipped[0, p] + arrived_1),
+            "in_transit_end": float(transit[-1, p]),
+        }
+    return out
+
+
+def rounded(value: Any, digits: int = 12) -> Any:
+    """``value`` (nested dicts, lists, floats) with every float rounded to ``digits``
+    significant digits: float noise such as ``1.0000000000000002`` is far below any metric's
+    precision (docs/metrics.md, "Precision"), so JSON shows ``1.0``."""
+    if isinstance(value, float):
+        if value == 0 or not np.isfinite(value):
+            return value
+        return float(f"{value:.{digits}g}")
+    if isinstance(value, dict):
+        return {k: rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(v, digits) for v in value]
+    if isinstance(value, np.floating):
+        return rounded(float(value), digits)
+    return value
+
+
 def series_table(model: CoalitionModel) -> pa.Table:
     """One row per week, one column per variable.
 

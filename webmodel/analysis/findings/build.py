@@ -32,6 +32,12 @@ def write_findings(
     A sweep with no results is named in the file with the command that makes them, so the page
     says what it lacks instead of silently leaving it out.
     """
+    known = [*STUDY, *_validation_checks()]
+    unknown = [name for name in only or [] if name not in known]
+    if unknown:  # checked before any work, every known name listed (validation checks too)
+        raise ValueError(
+            f"--only: unknown findings section {unknown[0]!r} (known: {', '.join(known)})"
+        )
     results = Path(results)
     out = Path(out) if out else results / "findings"
     figures = out
@@ -47,7 +53,7 @@ def write_findings(
         f"webmodel {package_version()}, commit {git_commit() or 'unknown'}.",
         "",
     ]
-    for name in only or [*STUDY, *_validation_checks()]:
+    for name in only or known:
         started = time.perf_counter()
         if name in SECTIONS:
             folder = results / name
@@ -63,10 +69,8 @@ def write_findings(
                 log(f"findings: {name}: no results in {folder}")
                 continue
             parts.append(SECTIONS[name](runs, figures))
-        elif name in (checks := _validation_checks()):
-            parts.append(checks[name](out, quick=quick))
         else:
-            raise ValueError(f"unknown findings section {name!r} (known: {', '.join(STUDY)})")
+            parts.append(_validation_checks()[name](out, quick=quick))
         log(f"findings: {name} ({time.perf_counter() - started:.1f} s)")
     path = out / "tables.md"
     write_text_atomic(path, "\n".join(parts))

@@ -11,6 +11,7 @@ heatmap of one metric over two factors) as PNG plus SVG or PDF.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from webmodel.analysis.report.stats import (
     sensitivity,
     sensitivity_of_difference,
 )
+from webmodel.core.labels import METRIC_WORDS, clip, label_of
 
 FORMATS = ("png", "svg", "pdf")
 MAX_SERIES_FIGURES = 12
@@ -58,6 +60,26 @@ def cell(estimate: Estimate | None) -> str:
     if estimate.low is None:
         return f"{number(estimate.mean)} (n = 1)"
     return f"{number(estimate.mean)} [{number(estimate.low)}, {number(estimate.high)}]"
+
+
+def metric_heading(name: str) -> str:
+    """A metric's row label: its name, then what it is in words and its unit."""
+    meta = label_of(name)
+    return f"{name}: {meta.label} ({meta.plain_unit})" if meta.unit else name
+
+
+def missing(metric: str) -> str:
+    """A cell where no run has a value: why the metric does not apply, not a bare dash."""
+    return f"n/a: {label_of(metric).null_when}"
+
+
+def within_bounds(estimate: Estimate | None, metric: str) -> Estimate | None:
+    """The estimate with its interval clipped to the values the metric can take (a share's
+    interval never past 1, a count of weeks never below 0): the t interval is symmetric and
+    would otherwise claim impossible values for a metric near its bound."""
+    if estimate is None or estimate.low is None:
+        return estimate
+    return replace(estimate, low=clip(metric, estimate.low), high=clip(metric, estimate.high))
 
 
 def table(header: list[str], rows: list[list[str]], align: str | None = None) -> str:
@@ -149,12 +171,75 @@ class Report:
             ["started", meta.get("started_utc", "?")],
             ["metric definitions", f"version {meta.get('metrics_version', '?')} (docs/metrics.md)"],
         ]
+        self.summary()
         self.add("## The sweep\n")
         self.add(table(["", ""], rows, "ll") + "\n")
         constant = self.results.constant_metrics()
         if constant:
             text = ", ".join(f"{k} = {number(v)}" for k, v in constant.items())
             self.add(f"The same in every run (left out below): {text}.\n")
+
+    HEADLINE = ("fill_rate", "loss_area", "time_to_recover", "backlog_end")
+
+    def summary(self) -> None:
+        """A few sentences in plain words at the top: what was run, and what the production
+        web changed against hub-and-spokes on the headline metrics (with how sure we are)."""
+        r = self.results
+        ok = int(r.ok.sum())
+        factors = ", ".join(r.factor_names) or "no factor"
+        lines = [
+            f"- {ok} successful runs of the model, varying {factors}; each figure below is a "
+            f"mean over runs with its {CONFIDENCE:.0%} interval.",
+        ]
+        grouping = self.groupings.get("topology")
+        headline = [m for m in self.HEADLINE if m in self.metrics]
+        paired = (
+            grouping is not None
+            and not grouping.binned
+            and REFERENCE_TOPOLOGY in grouping.labels
+            and r.meta.get("seeds") == "common"
+        )
+        if paired and headline:
+            differences = paired_differences(r, "topology", headline, REFERENCE_TOPOLOGY)
+            for d in differences:
+                if d.difference is None or d.difference.low is None:
+                    continue
+                meta = label_of(d.metric)
+                est = d.difference
+                sign = "higher" if est.mean > 0 else "lower"
+                if d.significant:
+                    verdict = f"{d.level} is {number(abs(est.mean))} {sign} than {d.reference}"
+                else:
+                    verdict = (
+                        f"{d.level} and {d.reference} are not clearly different (mean "
+                        f"difference {number(est.mean)})"
+                    )
+                lines.append(
+                    f"- {meta.label.capitalize()} ({meta.plain_unit}): {verdict} "
+                    f"({CONFIDENCE:.0%} interval of {d.level} − {d.reference}: {number(est.low)} "
+                    f"to {number(est.high)}; {est.n} pairs on common seeds, {d.level} higher "
+                    f"in {_share(d.share_positive)} of them)."
+                )
+        else:
+            everything = Grouping("all runs", ["all runs"], np.zeros(r.runs.num_rows))
+            for m in headline:
+                est = within_bounds(by_group(r.column(m), everything, r.ok)[0], m)
+                if est is not None:
+                    lines.append(
+                        f"- {label_of(m).label.capitalize()}: {cell(est)} "
+                        f"({label_of(m).plain_unit})."
+                    )
+        self.add("## In brief\n")
+        self.add("\n".join(lines) + "\n")
+        shown = [m for m in self.metrics if m in METRIC_WORDS]
+        if shown:
+            rows = [
+                [f"`{m}`", label_of(m).label, label_of(m).plain_unit, label_of(m).definition]
+                for m in shown
+            ]
+            self.add("### What the metrics mean\n")
+            self.add("Formulas in docs/metrics.md. Shares are given as 0-1 in the tables.\n")
+            self.add(table(["metric", "in words", "unit", "definition"], rows, "llll") + "\n")
 
     def _factor_text(self, factor: dict[str, Any]) -> str:
         if "levels" in factor:
@@ -184,7 +269,14 @@ class Report:
         if not self.groupings:
             everything = Grouping("all runs", ["all runs"], np.zeros(self.results.runs.num_rows))
             rows = [
-                [m, cell(by_group(self.results.column(m), everything, self.results.ok)[0])]
+                [
+                    metric_heading(m),
+                    cell(
+                        within_bounds(
+                            by_group(self.results.column(m), everything, self.results.ok)[0], m
+                        )
+                    ),
+                ]
                 for m in self.metrics
             ]
             self.add("## Metrics\n")
@@ -194,8 +286,9 @@ class Report:
         self.add("## Metrics by factor level\n")
         self.add(
             f"Mean over successful runs and its {CONFIDENCE:.0%} interval (Student t, over runs; "
-            "every other factor averaged over its levels as the design has them). A sampled "
-            "range is grouped into quartiles of its drawn values.\n"
+            "every other factor averaged over its levels as the design has them), clipped to "
+            "the values the metric can take. A sampled range is grouped into quartiles of its "
+            "drawn values.\n"
         )
         ok = self.results.ok
         for name, grouping in self.groupings.items():
@@ -203,7 +296,11 @@ class Report:
             rows = [["runs"] + [str(c) for c in counts]]
             for metric in self.metrics:
                 estimates = by_group(self.results.column(metric), grouping, ok)
-                rows.append([metric] + [cell(e) for e in estimates])
+                cells = [
+                    missing(metric) if e is None else cell(within_bounds(e, metric))
+                    for e in estimates
+                ]
+                rows.append([metric_heading(metric), *cells])
             self.add(f"### {name}\n")
             self.add(table(["metric", *grouping.labels], rows) + "\n")
 
@@ -232,7 +329,7 @@ class Report:
         for level in grouping.labels:
             rows = [
                 [
-                    d.metric,
+                    metric_heading(d.metric),
                     cell(d.difference),
                     str(d.difference.n if d.difference else 0),
                     _share(d.share_positive),
@@ -418,10 +515,19 @@ class Report:
             fig = figures.series_figure(self.results, variable, colour, second)
             by = f" by {colour.factor}" if colour else ""
             panels = f", one panel per {second.factor}" if second else ""
+            demand = figures.demand_of(variable, self.results)
+            if demand is not None:
+                note = f" Dashed: {demand} (mean over the same runs); the gap is demand unmet."
+            elif variable.split(".")[0] in ("delivered", "served") and "." in variable:
+                wanted = "demanded." + variable.split(".", 1)[1]
+                note = f" (Demand not shown: add {wanted} to the experiment's [output] series.)"
+            else:
+                note = ""
             self.figure(
                 fig,
                 f"series_{variable}",
-                f"{variable}: mean over runs{by} with its {CONFIDENCE:.0%} interval band{panels}.",
+                f"{variable}: mean over runs{by} with its {CONFIDENCE:.0%} interval "
+                f"band{panels}.{note}",
             )
         shown = self.metrics[:MAX_DISTRIBUTION_METRICS]
         if shown:

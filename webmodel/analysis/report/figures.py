@@ -78,6 +78,19 @@ def save(fig: Figure, folder: Path, stem: str, formats: tuple[str, ...]) -> list
     return paths
 
 
+DEMAND_LINE_COLOUR = "#555555"  # the legend's key for the dashed demand lines
+
+
+def demand_of(variable: str, results: SweepResults) -> str | None:
+    """The demand series that goes with a deliveries series (``delivered.X`` or
+    ``served.X`` -> ``demanded.X``), if the sweep kept it."""
+    kind, dot, rest = variable.partition(".")
+    if kind not in ("delivered", "served") or not dot:
+        return None
+    demand = f"demanded.{rest}"
+    return demand if demand in results.series_variables else None
+
+
 def _colours(n: int) -> list[str]:
     return [OKABE_ITO[i % len(OKABE_ITO)] for i in range(n)]
 
@@ -106,6 +119,11 @@ def series_figure(
     panel_of, n_panels = index_of(panel)
     combined = np.where((colour_of >= 0) & (panel_of >= 0), panel_of * n_colours + colour_of, -1)
     steps, mean, low, high = series_bands(run_id, step, value, combined, n_colours * n_panels)
+    demand = demand_of(variable, results)
+    wanted = None
+    if demand is not None:
+        d_run, d_step, d_value = results.series(demand)
+        d_steps, wanted, _, _ = series_bands(d_run, d_step, d_value, combined, n_colours * n_panels)
     fig = Figure(figsize=(WIDTH, 2.4), layout="constrained")
     axes = fig.subplots(1, n_panels, sharey=True, squeeze=False)
     colours = _colours(n_colours)
@@ -118,16 +136,25 @@ def series_figure(
             label = colour.labels[c] if colour else "all runs"
             ax.fill_between(steps, low[row], high[row], color=colours[c], alpha=0.25, lw=0)
             ax.plot(steps, mean[row], color=colours[c], label=label)
+            if wanted is not None and not np.all(np.isnan(wanted[row])):
+                # Demand dashed: grey where every level of the colour factor has the same
+                # demand, else in the level's colour (a surge factor changes it).
+                rows = wanted[p * n_colours : (p + 1) * n_colours]
+                same = np.allclose(rows, rows[c], equal_nan=True)
+                tint = DEMAND_LINE_COLOUR if same else colours[c]
+                ax.plot(d_steps, wanted[row], color=tint, ls="--", lw=0.9, zorder=3)
+        if wanted is not None:
+            ax.plot([], [], color=DEMAND_LINE_COLOUR, ls="--", lw=0.9, label="demanded")
         if panel is not None:
             ax.set_title(f"{panel.factor} = {panel.labels[p]}")
         ax.set_xlabel("week")
     axes[0, 0].set_ylabel(variable)
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    if colour is not None and handles:
+    if (colour is not None or wanted is not None) and handles:
         fig.legend(
             handles,
             labels,
-            title=colour.factor,
+            title=colour.factor if colour is not None else None,
             loc="outside upper center",
             ncols=min(len(labels), 4),
             frameon=False,
@@ -188,7 +215,7 @@ def distribution_figure(
         fig.legend(
             handles,
             colour.labels,
-            title=colour.factor,
+            title=colour.factor if colour is not None else None,
             loc="outside upper center",
             ncols=min(n_colours, 4),
             frameon=False,

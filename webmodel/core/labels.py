@@ -1,0 +1,235 @@
+"""Every metric in words: its label, unit, one-line definition, bounds and how it is shown.
+
+One table for the command line, the reports and the app, so a metric reads the same
+everywhere. Pure data and string formatting: no numpy, no model import (``webmodel --help``
+and the app's page import it cheaply). The formulas are in ``docs/metrics.md``; the names are
+:data:`webmodel.core.metrics.METRIC_NAMES` (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MetricLabel:
+    """How one metric is named, measured and shown.
+
+    ``kind`` decides the display: "share" as a percentage, "weeks" and "ratio" as numbers with
+    ``decimals`` places. ``bounds`` are the values the metric can take (None = unbounded), so a
+    summary never reports an interval outside them.
+    """
+
+    name: str
+    label: str
+    unit: str
+    definition: str
+    kind: str  # "share", "weeks", "ratio", "index"
+    bounds: tuple[float | None, float | None]
+    decimals: int = 2
+    null_when: str = "never"  # when the metric does not apply (docs/metrics.md, "null when")
+
+    def show(self, value: float | None, reason: str | None = None) -> str:
+        """The value with its unit, e.g. ``68.6 %`` or ``17.08 weeks``; a missing value as
+        ``n/a (reason)``."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return f"n/a ({reason})" if reason else "n/a"
+        return f"{self.number(value)}{self.suffix()}"
+
+    def number(self, value: float) -> str:
+        """The number alone, in the metric's display scale (a share as percent)."""
+        if self.kind == "share":
+            return f"{100 * value:.{self.decimals}f}"
+        if float(value).is_integer() and self.kind == "weeks" and self.decimals == 0:
+            return f"{int(value)}"
+        return f"{value:,.{self.decimals}f}"
+
+    def suffix(self) -> str:
+        """The unit as written after a number."""
+        if self.kind == "share":
+            return " %"
+        if self.kind == "weeks":
+            return " weeks"
+        if self.name == "peak_over_baseline":
+            return " x baseline"
+        return ""
+
+    @property
+    def plain_unit(self) -> str:
+        """The unit of the raw value (a share as 0-1, as sweeps store it): "share of demand"."""
+        return self.unit.replace("% of", "share of") if self.kind == "share" else self.unit
+
+    def heading(self) -> str:
+        """``label (unit)``, for a table's column or row."""
+        return f"{self.label} ({self.unit})"
+
+
+_WEEKS_LOST = "weeks of full demand lost"
+
+METRIC_WORDS: dict[str, MetricLabel] = {
+    m.name: m
+    for m in (
+        MetricLabel(
+            "fill_rate",
+            "fill rate",
+            "% of demand",
+            "what the forces received over the run as a share of what they demanded, "
+            "per end item, then averaged over end items (each counts equally)",
+            "share",
+            (0.0, None),
+            1,
+            null_when="no weeks run",
+        ),
+        MetricLabel(
+            "loss_area",
+            "demand lost",
+            _WEEKS_LOST,
+            "the resilience triangle: sum over weeks from the shock of the share of demand "
+            "not met (average over end items)",
+            "weeks",
+            (0.0, None),
+            null_when="no shock (no surge, no disruption)",
+        ),
+        MetricLabel(
+            "min_performance",
+            "worst week",
+            "% of demand",
+            "the lowest weekly share of demand met from the shock on (average over end items)",
+            "share",
+            (0.0, None),
+            1,
+            null_when="no shock (no surge, no disruption)",
+        ),
+        MetricLabel(
+            "time_to_recover",
+            "time to recover",
+            "weeks",
+            "weeks from the shock until the share of demand met stays at 95 % or more",
+            "weeks",
+            (0.0, None),
+            0,
+            null_when="no shock, or not recovered by the horizon",
+        ),
+        MetricLabel(
+            "time_to_surge_target",
+            "time to surge target",
+            "weeks",
+            "weeks from the surge start until 90 % of the surged demand is first met",
+            "weeks",
+            (0.0, None),
+            0,
+            null_when="no surge, or the target never reached",
+        ),
+        MetricLabel(
+            "peak_over_baseline",
+            "peak deliveries",
+            "x baseline",
+            "the best week's deliveries over baseline demand (average over end items): "
+            "how far output surged",
+            "ratio",
+            (0.0, None),
+            null_when="no weeks run",
+        ),
+        MetricLabel(
+            "backlog_end",
+            "owed at the end",
+            "weeks of baseline demand",
+            "end items ordered by the states and not yet shipped at the horizon, in weeks of "
+            "baseline demand (average over end items)",
+            "weeks",
+            (0.0, None),
+            null_when="no weeks run",
+        ),
+        MetricLabel(
+            "amplification",
+            "amplification (v1)",
+            "ratio",
+            "output lost by all firms over output lost by the hit firms, all weeks (version 1, "
+            "kept for published results; not ARIO's)",
+            "ratio",
+            (0.0, None),
+            null_when="no capacity lost directly",
+        ),
+        MetricLabel(
+            "amplification_gross",
+            "amplification",
+            "ratio",
+            "ARIO's: every firm's output shortfall over the capacity the disruption removed "
+            "(x its baseline use), from the shock on; 1 = no knock-on loss, 3 = the shock "
+            "cost three times its direct loss",
+            "ratio",
+            (0.0, None),
+            null_when="no firm disruption",
+        ),
+        MetricLabel(
+            "amplification_net",
+            "net amplification",
+            "ratio",
+            "as amplification, with output above baseline (catching up) netted; below 0 when "
+            "firms made more than at baseline over the window",
+            "ratio",
+            (None, None),
+            null_when="no firm disruption",
+        ),
+        MetricLabel(
+            "loss_area_value",
+            "value of demand lost",
+            _WEEKS_LOST,
+            "demand lost with end items weighted by their embodied cost instead of equally",
+            "weeks",
+            (0.0, None),
+            null_when="no shock (no surge, no disruption)",
+        ),
+        MetricLabel(
+            "supplier_hhi",
+            "supplier concentration",
+            "index 0-1, 1 = single source",
+            "mean over firms' inputs of the Herfindahl index of order shares, at the end",
+            "index",
+            (0.0, 1.0),
+            3,
+        ),
+        MetricLabel(
+            "hub_assembly_share",
+            "assembly in the hub state",
+            "% of assembly capacity",
+            "share of end-item assembly capacity located in the hub state",
+            "share",
+            (0.0, 1.0),
+            1,
+        ),
+        MetricLabel(
+            "cross_border_share",
+            "links across a border",
+            "% of supplier links",
+            "share of supplier links whose two ends are in different states, at the end",
+            "share",
+            (0.0, 1.0),
+            1,
+        ),
+    )
+}
+
+
+def label_of(name: str) -> MetricLabel:
+    """The label of a metric by name; an unknown name gets a plain fallback, never an error
+    (sweeps may carry columns a newer version added)."""
+    return METRIC_WORDS.get(name) or MetricLabel(name, name, "", "", "ratio", (None, None), 4)
+
+
+def show(name: str, value: float | None, reason: str | None = None) -> str:
+    """``label_of(name).show(value, reason)``."""
+    return label_of(name).show(value, reason)
+
+
+def clip(name: str, value: float | None) -> float | None:
+    """``value`` held within the metric's bounds (an interval's end, say); None stays None."""
+    if value is None:
+        return None
+    low, high = label_of(name).bounds
+    if low is not None and value < low:
+        return low
+    if high is not None and value > high:
+        return high
+    return value
