@@ -105,3 +105,40 @@ def work_the_jobs(
         "repairs_completed": completed,
         "turnaround_weeks": np.minimum(turnaround, TURNAROUND_CAP),
     }
+
+
+def service_metrics(model) -> dict[str, dict[str, float]]:
+    """Force-facing metrics of each service end item over the run, all its fleets together
+    (fleet-weighted): mean and lowest fleet availability, the peak repair backlog (ships
+    waiting for a slot), the peak turnaround (weeks) and the week of that low point."""
+    out: dict[str, dict[str, float]] = {}
+    svc = ServiceSlots.of(model.network)
+    if not svc.any or model.recorder.weeks_done == 0:
+        return out
+    items = [model.slot_items[k] for k in svc.slots]
+    in_maintenance = model.series("in_maintenance")[:, svc.slots]
+    backlog = model.series("repair_backlog")[:, svc.slots]
+    turnaround = model.series("turnaround_weeks")[:, svc.slots]
+    completed = model.series("repairs_completed")[:, svc.slots]
+    for item in dict.fromkeys(items):
+        cols = np.array([i == item for i in items])
+        fleet = svc.fleet[cols].sum()
+        available = (fleet - in_maintenance[:, cols].sum(axis=1)) / fleet
+        baseline = (fleet - model.network.baseline_demand[svc.slots][cols].sum()) / fleet
+        # Turnaround over the fleets: ships in maintenance x job weeks / slot-weeks worked.
+        worked = (completed[:, cols] * svc.job_weeks[cols]).sum(axis=1)
+        weighted = np.full(len(worked), TURNAROUND_CAP)
+        total = (in_maintenance[:, cols] * svc.job_weeks[cols]).sum(axis=1)
+        np.divide(total, worked, out=weighted, where=worked > 0)
+        out[item] = {
+            "fleet": float(fleet),
+            "fleet_availability_baseline": float(baseline),
+            "fleet_availability_mean": float(available.mean()),
+            "fleet_availability_min": float(available.min()),
+            "week_of_min": int(np.argmin(available)) + 1,
+            "repair_backlog_peak": float(backlog.sum(axis=1).max()),
+            "repair_backlog_end": float(backlog[-1].sum()),
+            "turnaround_weeks_peak": float(np.minimum(weighted, TURNAROUND_CAP).max()),
+            "turnaround_weeks_worst_state": float(turnaround.max()),
+        }
+    return out
