@@ -299,7 +299,9 @@ class ArrayEngine:
         if not svc.any:
             return final_demand
         demand = np.array(final_demand, dtype=float)
-        self.ships = self.ships_carried + demand[svc.slots] / svc.job_weeks
+        # (A fleet cannot send more ships than it has out of maintenance.)
+        arriving = np.minimum(demand[svc.slots] / svc.job_weeks, svc.fleet - self.ships_carried)
+        self.ships = self.ships_carried + arriving
         demand[svc.slots] = self.ships
         state_backlog = self.backlog[self.n_firm_links :]  # a view
         state_backlog[svc.is_service[self.state_link_slot]] = 0.0

@@ -355,7 +355,8 @@ class ReferenceEngine:
         for k, slot in enumerate(self.state_slots):
             if slot.job_weeks == 0:
                 continue
-            slot.ships = slot.ships_carried + demand[k] / slot.job_weeks
+            arriving = min(demand[k] / slot.job_weeks, slot.fleet - slot.ships_carried)
+            slot.ships = slot.ships_carried + arriving
             demand[k] = slot.ships
             for link in slot.links:
                 link.backlog = 0.0
