@@ -149,6 +149,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{_pct(v['fill_rate']):>7}"
         )
     print(f"\n  end items owed at the end (backlog): {_fmt(result['final_backlog'])}")
+    for line in service_lines({"": result}):
+        print(line)
     print("\n  metrics (docs/metrics.md):")
     for name, value in metrics.items():
         shown = "n/a" if value is None else f"{value:.4g}"
@@ -159,6 +161,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.series:
         print(f"  series written to {args.series}")
     return 0
+
+
+SERVICE_ROWS = (
+    ("fleet availability, baseline", "fleet_availability_baseline", "pct"),
+    ("fleet availability, mean", "fleet_availability_mean", "pct"),
+    ("fleet availability, lowest", "fleet_availability_min", "pct"),
+    ("repair backlog, peak (ships)", "repair_backlog_peak", "num"),
+    ("turnaround, peak (weeks)", "turnaround_weeks_peak", "num"),
+)
+
+
+def service_lines(totals_by_label: dict[str, dict]) -> list[str]:
+    """The service end items' force-facing metrics (totals["services"]), side by side."""
+    first = next(iter(totals_by_label.values()))
+    if "services" not in first:
+        return []
+    labels = list(totals_by_label)
+    lines = ["\n  services (docs/services.md): ships waiting for a yard, and the fleet available"]
+    if any(labels):
+        lines.append(f"    {'':30}" + "".join(f" {label:>16}" for label in labels))
+    for item in first["services"]:
+        lines.append(f"    {item} (fleet {first['services'][item]['fleet']:g})")
+        for text, key, kind in SERVICE_ROWS:
+            cells = [t["services"][item][key] for t in totals_by_label.values()]
+            shown = [_pct(c) if kind == "pct" else f"{c:.3g}" for c in cells]
+            lines.append(f"      {text:28}" + "".join(f" {c:>16}" for c in shown))
+    return lines
 
 
 def _structure_lines(reports: dict[str, dict]) -> list[str]:
@@ -248,6 +277,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         f"\n  end items owed at the end: hub-and-spokes {_fmt(hs['final_backlog'])}, "
         f"production web {_fmt(web['final_backlog'])}"
     )
+    for line in service_lines({"hub-and-spokes": hs, "production-web": web}):
+        print(line)
     metrics = {topo: compute_metrics(model) for topo, (model, _) in results.items()}
     print(f"\n  {'metric (docs/metrics.md)':26} {'hub-and-spokes':>16} {'production-web':>16}")
     for name in METRIC_NAMES:
