@@ -110,7 +110,7 @@ def test_a_yard_outage_by_hand(engine):
     np.testing.assert_allclose(yard, [3, 1, 1, 11 / 3, 4, 4], rtol=1e-12)
 
 
-def test_a_surge_doubles_the_ships_in_maintenance_when_the_slots_allow():
+def test_a_surge_raises_the_ships_in_maintenance_by_littles_law():
     model = CoalitionModel(tiny(), steps=60, rng=1, surge=1.3, surge_start=1).run()
     # 1.3 ships/week x 3 weeks = 3.9 < 4 slots: Little's law, turnaround stays 3 weeks.
     assert model.series("in_maintenance")[-1, 0] == pytest.approx(3.9, rel=1e-6)
@@ -132,3 +132,28 @@ def test_a_surge_doubles_the_ships_in_maintenance_when_the_slots_allow():
 def test_bad_services_are_named(old, new, field):
     with pytest.raises(ScenarioError, match=re.escape(field)):
         tiny(TINY.replace(old, new, 1))
+
+
+def test_run_json_and_the_sweep_columns_carry_the_service_metrics(capsys):
+    import json
+
+    from webmodel.analysis.sweep.runner import flatten_totals
+    from webmodel.cli import main
+    from webmodel.core.model import CoalitionModel
+    from webmodel.io.output import totals
+
+    outage = "product:ship_repair:USA@5+6"
+    args = ["--scenario", "indo_pacific", "--steps", "30", "--surge", "1", "--disrupt", outage]
+    assert main(["run", "--json", *args]) == 0
+    services = json.loads(capsys.readouterr().out)["totals"]["services"]["ship_repair"]
+    assert services["fleet_availability_min"] < services["fleet_availability_baseline"]
+    assert services["repair_backlog_peak"] > 0
+    model = CoalitionModel("indo_pacific", steps=30, surge=1.0, rng=1, disruptions=[outage]).run()
+    flat = flatten_totals(totals(model))
+    assert flat["services.ship_repair.fleet_availability_min"] == pytest.approx(
+        services["fleet_availability_min"]
+    )
+    assert main(["compare", *args]) == 0
+    assert "fleet availability, lowest" in capsys.readouterr().out
+    # A scenario without services keeps its totals as they were.
+    assert "services" not in totals(CoalitionModel(steps=3, rng=1).run())
