@@ -15,12 +15,10 @@ import solara
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from webmodel.app.charts import MODEL_COLOURS
+from webmodel.app.charts import ITEM_STYLES, MODEL_COLOURS
 from webmodel.app.pair import ModelPair
 from webmodel.core.model import CoalitionModel
 from webmodel.core.services import ServiceSlots
-
-ITEM_STYLES = ("-", "--", ":", "-.")
 
 
 def fleet_availability(model: CoalitionModel) -> dict[str, np.ndarray]:
