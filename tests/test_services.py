@@ -157,3 +157,21 @@ def test_run_json_and_the_sweep_columns_carry_the_service_metrics(capsys):
     assert "fleet availability, lowest" in capsys.readouterr().out
     # A scenario without services keeps its totals as they were.
     assert "services" not in totals(CoalitionModel(steps=3, rng=1).run())
+
+
+def test_the_exposure_review_traces_a_service_and_its_foreign_sub_tier():
+    """KOR's ship repair and K9 line in the dependency map, in both wirings; in the web the
+    K9's power packs come partly from Germany."""
+    from webmodel.analysis.exposure.dependency import dependency_map, state_report
+
+    maps = [
+        dependency_map(CoalitionModel("indo_pacific", topology=t, rng=1).network, ["KOR"])
+        for t in ("hub-and-spokes", "production-web")
+    ]
+    report = state_report(maps, "KOR")
+    for wiring in report["wirings"].values():
+        roots = {(r["role"], r["end_item"]): r["tiers"] for r in wiring["roots"]}
+        assert ("consumes", "ship_repair") in roots
+    web = {(r["role"], r["end_item"]): r for r in report["wirings"]["production-web"]["roots"]}
+    k9_tier1 = web[("makes", "k9_sph")]["tiers"][1]
+    assert "DEU" in str(k9_tier1)
