@@ -85,3 +85,41 @@ def test_same_seed_same_numbers_with_wiring_noise(scenario, topology):
     for name in ("delivered", "production", "output_value"):
         np.testing.assert_array_equal(runs[0].series(name), runs[1].series(name))
     assert not np.array_equal(runs[0].series("production"), runs[2].series("production"))
+
+
+@pytest.mark.parametrize("topology", ["hub-and-spokes", "production-web"])
+def test_material_balance_closes_with_services(topology):
+    """indo_pacific: the yards' parts (and every good) are conserved; ships are too: ships in
+    maintenance change by arrivals minus repairs completed."""
+    from webmodel.coalition.scenario import load_scenario
+    from webmodel.core.services import ServiceSlots
+
+    model, minima = _stressed_run(load_scenario("indo_pacific"), topology)
+    scale = model.network.baseline_output.max()
+    for name, value in minima.items():
+        assert value >= -1e-9 * scale, f"{name} went negative: {value}"
+    production, consumed = model.series("production"), model.series("consumed")
+    held = model.series("stock") + model.series("in_transit")
+    delivered = np.zeros_like(production)
+    for k, item in enumerate(model.slot_items):
+        delivered[:, model.bom.index[item]] += model.series("delivered")[:, k]
+    change = np.diff(held, axis=0)
+    flow = (production - consumed - delivered)[1:]
+    assert np.max(np.abs(change - flow)) <= 1e-9 * held.max()
+
+    svc = ServiceSlots.of(model.network)
+    ships = model.series("in_maintenance")[:, svc.slots]
+    done = model.series("repairs_completed")[:, svc.slots]
+    arrivals = model.series("demanded")[:, svc.slots]  # this week's ships asking (N)
+    assert np.all(model.series("repair_backlog")[:, svc.slots] >= -1e-12)
+    assert np.all(ships >= 0) and np.all(ships <= svc.fleet[None])
+    # N(t+1) = N(t) - completed(t) + new jobs(t+1); the new jobs are the surged job rate.
+    new_jobs = ships[1:] - (ships[:-1] - done[:-1])
+    factor = np.where(np.arange(2, len(ships) + 1) >= model.surge_start, model.surge, 1.0)
+    expected = model.network.baseline_demand[svc.slots][None] / svc.job_weeks[None]
+    # (capped by the ships the fleet has out of maintenance)
+    room = svc.fleet[None] - (ships[:-1] - done[:-1])
+    wanted = np.minimum(expected * factor[:, None], room)
+    np.testing.assert_allclose(new_jobs, wanted, rtol=1e-9, atol=1e-9)
+    assert np.any(room < expected * factor[:, None])  # the 2.5x surge hits the fleet's size
+    np.testing.assert_allclose(arrivals, ships, rtol=1e-12)

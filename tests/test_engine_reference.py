@@ -117,3 +117,27 @@ def test_engine_equals_reference_with_every_lever_and_disruption(scenario, topol
     assert fast.substitutions and fast.series("capacity")[-1] > fast.series("capacity")[0]
     assert fast.substitutions == slow.substitutions
     _assert_same(fast, slow)
+
+
+@pytest.mark.parametrize("topology", ["hub-and-spokes", "production-web"])
+def test_engine_equals_reference_with_services(topology):
+    """indo_pacific (naval MRO) under a surge, a US yard outage and a closed border."""
+    from test_equilibrium import INDO_PACIFIC_LEVERS
+
+    from webmodel.coalition.scenario import load_scenario
+
+    common = dict(
+        topology=topology,
+        steps=90,
+        rng=5,
+        surge=1.3,
+        surge_start=4,
+        disruptions=["product:ship_repair:USA@8+10:s=0.7", "border:USA-KOR@12+6"],
+        **INDO_PACIFIC_LEVERS,
+    )
+    scenario = load_scenario("indo_pacific")
+    fast = CoalitionModel(scenario, **common).run()
+    slow = CoalitionModel(scenario, engine="reference", **common).run()
+    assert fast.series("repair_backlog").max() > 0  # the shock bit the yards
+    assert fast.substitutions == slow.substitutions
+    _assert_same(fast, slow)

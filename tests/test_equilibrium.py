@@ -80,6 +80,9 @@ ALL_LEVERS = {
 # them); ALL_LEVERS' best-value contracting does not use the web rule, so the web's home bias is
 # also run with the default contracting below.
 WIRING_PARAMETERS = {"wiring_noise": 0.2, "web_home_bias": 0.4}
+# indo_pacific's states: AUKUS Pillar Two, US-ROK-Japan, and Korea's German power packs.
+INDO_PACIFIC_PLATFORMS = [["USA", "GBR", "AUS"], ["USA", "KOR", "JPN"], ["KOR", "DEU"]]
+INDO_PACIFIC_LEVERS = {**ALL_LEVERS, "platforms": INDO_PACIFIC_PLATFORMS}
 
 
 @pytest.mark.parametrize("web_ness", WEB_NESS_LEVELS)
@@ -103,3 +106,36 @@ def test_no_shock_equilibrium_with_the_wiring_rules(scenario, web_ness, wiring):
     stock = model.series("stock")
     np.testing.assert_allclose(stock, np.broadcast_to(stock[0], stock.shape), rtol=1e-9)
     np.testing.assert_allclose(model.engine.production, model.network.baseline_output, rtol=1e-9)
+
+
+@pytest.mark.parametrize("web_ness", WEB_NESS_LEVELS)
+def test_no_shock_equilibrium_with_services(web_ness):
+    """indo_pacific (naval MRO): the queue of ships and fleet availability stay put, also
+    with every lever set."""
+    from webmodel.coalition.scenario import load_scenario
+    from webmodel.core.services import ServiceSlots
+
+    scenario = load_scenario("indo_pacific").with_parameters(**WIRING_PARAMETERS)
+    model = CoalitionModel(
+        scenario, web_ness=web_ness, steps=200, rng=7, **INDO_PACIFIC_LEVERS
+    ).run()
+    np.testing.assert_allclose(model.series("delivered"), model.series("demanded"), rtol=1e-9)
+    np.testing.assert_allclose(model.series("served"), model.series("demanded"), rtol=1e-9)
+    stock = model.series("stock")
+    np.testing.assert_allclose(stock, np.broadcast_to(stock[0], stock.shape), rtol=1e-9)
+    svc = ServiceSlots.of(model.network)
+    assert svc.any
+    ships = model.series("in_maintenance")[:, svc.slots]
+    baseline = np.broadcast_to(model.network.baseline_demand[svc.slots], ships.shape)
+    np.testing.assert_allclose(ships, baseline, rtol=1e-9)
+    availability = model.series("fleet_availability")[:, svc.slots]
+    np.testing.assert_allclose(
+        availability, np.broadcast_to(availability[0], ships.shape), rtol=1e-12
+    )
+    assert np.all(model.series("repair_backlog") <= 1e-9)
+    np.testing.assert_allclose(
+        model.series("turnaround_weeks")[:, svc.slots],
+        np.broadcast_to(svc.job_weeks, ships.shape),
+        rtol=1e-9,
+    )
+    assert model.substitutions == []

@@ -27,6 +27,7 @@ import solara
 from webmodel.app.assets import configure_solara
 from webmodel.app.charts import MODEL_COLOURS, ComparisonCharts
 from webmodel.app.exposure_view import ExposurePanel
+from webmodel.app.fleet_view import FleetPanel
 from webmodel.app.network_view import NetworkView, shared_layouts
 from webmodel.app.pair import (
     CUSTOM_SCENARIO,
@@ -420,6 +421,7 @@ def Dashboard(pair: ModelPair, frame: int) -> None:
                 MetricCard(k, label, model.week, metrics[k], shocked)
                 NetworkImage(pair, views[k], frame)
     Charts(pair, frame)
+    FleetPanel(pair, frame)  # service end items (ship repair) only: webmodel/app/fleet_view.py
 
 
 @solara.component

@@ -337,6 +337,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print()
     for line in owed_lines({label: balance}):
         print(line)
+    for line in service_lines({"": result}):
+        print(line)
     print()
     for line in metric_lines({label: metrics}, {label: missing_reasons(model)}, {label: balance}):
         print(line)
@@ -361,6 +363,33 @@ def describe_disruption(scheduled) -> str:
     if d.kind in ("state", "border"):
         return text + " (trade links closed)"
     return text + f" ({firms} firms down)"
+
+
+SERVICE_ROWS = (
+    ("fleet availability, baseline", "fleet_availability_baseline", "pct"),
+    ("fleet availability, mean", "fleet_availability_mean", "pct"),
+    ("fleet availability, lowest", "fleet_availability_min", "pct"),
+    ("repair backlog, peak (ships)", "repair_backlog_peak", "num"),
+    ("turnaround, peak (weeks)", "turnaround_weeks_peak", "num"),
+)
+
+
+def service_lines(totals_by_label: dict[str, dict]) -> list[str]:
+    """The service end items' force-facing metrics (totals["services"]), side by side."""
+    first = next(iter(totals_by_label.values()))
+    if "services" not in first:
+        return []
+    labels = list(totals_by_label)
+    lines = ["\n  services (docs/services.md): ships waiting for a yard, and the fleet available"]
+    if any(labels):
+        lines.append(f"    {'':30}" + "".join(f" {label:>16}" for label in labels))
+    for item in first["services"]:
+        lines.append(f"    {item} (fleet {first['services'][item]['fleet']:g})")
+        for text, key, kind in SERVICE_ROWS:
+            cells = [t["services"][item][key] for t in totals_by_label.values()]
+            shown = [_pct(c) if kind == "pct" else f"{c:.3g}" for c in cells]
+            lines.append(f"      {text:28}" + "".join(f" {c:>16}" for c in shown))
+    return lines
 
 
 def _structure_lines(reports: dict[str, dict]) -> list[str]:
@@ -489,6 +518,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(line)
     print()
     for line in owed_lines(balances):
+        print(line)
+    for line in service_lines(result):
         print(line)
     print()
     for line in metric_lines(metrics, reasons, balances):

@@ -22,6 +22,8 @@ class Product:
     lead_time_weeks: int
     inputs: dict[str, float] = field(default_factory=dict)
     chokepoint: bool = False
+    service: bool = False  # a service (repair): the unit is a slot-week, see core/services.py
+    job_weeks: int = 0  # a service's weeks per job (a job holds one slot that long)
 
 
 class BillOfMaterials:

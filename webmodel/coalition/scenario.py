@@ -53,6 +53,9 @@ class StateSpec:
     role: str  # "hub" or "ally"
     demand: dict[str, float]
     cyber_hardening: float | None = None  # None: the scenario-wide parameter
+    # Services (see webmodel/core/services.py): ships per service item; the demand for a
+    # service is in slot-weeks per week (jobs per week x job_weeks).
+    fleet: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,12 @@ class Scenario:
             for g in self.firm_groups
         ]
         states = [
-            replace(s, demand={e: d * factor for e, d in s.demand.items()}) for s in self.states
+            replace(
+                s,
+                demand={e: d * factor for e, d in s.demand.items()},
+                fleet={e: n * factor for e, n in s.fleet.items()},
+            )
+            for s in self.states
         ]
         return replace(self, firm_groups=groups, states=states)
 
@@ -318,6 +326,8 @@ def parse_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
 
     states, state_problems = _parse_states(data.get("states"), product_names)
     problems += state_problems
+    states, service_problems = _parse_state_services(data.get("states"), states, products)
+    problems += service_problems
     codes = [s.code for s in states]
 
     hub = data.get("hub")
@@ -379,7 +389,7 @@ def _parse_products(raw: Any) -> tuple[list[Product], list[str]]:
     problems: list[str] = []
     products: list[Product] = []
     seen: set[str] = set()
-    known = {"name", "label", "lead_time_weeks", "inputs", "chokepoint"}
+    known = {"name", "label", "lead_time_weeks", "inputs", "chokepoint", "service", "job_weeks"}
     for where, entry in _tables(raw, "products", known, problems):
         name = entry.get("name")
         if not isinstance(name, str) or not name:
@@ -412,6 +422,7 @@ def _parse_products(raw: Any) -> tuple[list[Product], list[str]]:
                 lead_time_weeks=lead,
                 inputs={q: float(u) for q, u in inputs.items() if _is_number(u)},
                 chokepoint=bool(entry.get("chokepoint", False)),
+                **_service_fields(entry, where, problems),
             )
         )
     for i, p in enumerate(products):
@@ -431,7 +442,7 @@ def _parse_products(raw: Any) -> tuple[list[Product], list[str]]:
 def _parse_states(raw: Any, product_names: set[str]) -> tuple[list[StateSpec], list[str]]:
     problems: list[str] = []
     states: list[StateSpec] = []
-    known = {"code", "name", "role", "demand", "cyber_hardening"}
+    known = {"code", "name", "role", "demand", "cyber_hardening", "services"}
     for where, entry in _tables(raw, "states", known, problems):
         code = entry.get("code")
         if not (
@@ -478,6 +489,78 @@ def _parse_states(raw: Any, product_names: set[str]) -> tuple[list[StateSpec], l
             )
         )
     return states, problems
+
+
+def _service_fields(entry: dict[str, Any], where: str, problems: list[str]) -> dict[str, Any]:
+    """A product's ``service = true`` and ``job_weeks`` (weeks a job holds a yard slot)."""
+    service = entry.get("service", False)
+    if not isinstance(service, bool):
+        problems.append(f"{where}.service: must be true or false, got {service!r}")
+        return {}
+    weeks = entry.get("job_weeks")
+    if not service:
+        if weeks is not None:
+            problems.append(f"{where}.job_weeks: only a service (service = true) has job_weeks")
+        return {}
+    if not _is_int(weeks) or weeks < 1:
+        problems.append(f"{where}.job_weeks: a service needs an integer >= 1, got {weeks!r}")
+        return {"service": True, "job_weeks": 1}
+    return {"service": True, "job_weeks": int(weeks)}
+
+
+def _parse_state_services(
+    raw: Any, states: list[StateSpec], products: list[Product]
+) -> tuple[list[StateSpec], list[str]]:
+    """Each state's ``services = {item = {fleet = N, jobs_per_week = J}}``: the fleet, and the
+    demand for the service in slot-weeks per week (J x the item's job_weeks)."""
+    if not isinstance(raw, list):
+        return states, []
+    problems: list[str] = []
+    by_name = {p.name: p for p in products}
+    out = []
+    entries = [e for e in raw if isinstance(e, dict) and e.get("code") in {s.code for s in states}]
+    for i, (state, entry) in enumerate(zip(states, entries, strict=False)):
+        where = f"states[{i}] ({state.code})"
+        for e in state.demand:
+            if e in by_name and by_name[e].service:
+                problems.append(
+                    f"{where}.demand.{e}: {e} is a service; give it as "
+                    f"services.{e} = {{fleet = ..., jobs_per_week = ...}}"
+                )
+        services = entry.get("services", {})
+        if not isinstance(services, dict):
+            problems.append(f"{where}.services: must be a table of item = {{fleet, jobs_per_week}}")
+            out.append(state)
+            continue
+        demand, fleet = dict(state.demand), {}
+        for item, spec in services.items():
+            at = f"{where}.services.{item}"
+            product = by_name.get(item)
+            if product is None or not product.service:
+                problems.append(f"{at}: not a service product (a product with service = true)")
+                continue
+            if not isinstance(spec, dict):
+                problems.append(f"{at}: must be a table {{fleet = N, jobs_per_week = J}}")
+                continue
+            problems += _unknown_fields(spec, {"fleet", "jobs_per_week"}, at + ".")
+            ships, jobs = spec.get("fleet"), spec.get("jobs_per_week")
+            if not _is_number(jobs) or jobs <= 0:
+                problems.append(f"{at}.jobs_per_week: required, a number > 0, got {jobs!r}")
+                continue
+            if not _is_number(ships) or ships <= 0:
+                problems.append(f"{at}.fleet: required, a number of ships > 0, got {ships!r}")
+                continue
+            in_maintenance = jobs * product.job_weeks
+            if in_maintenance >= ships:
+                problems.append(
+                    f"{at}.fleet: {ships:g} ships cannot keep {in_maintenance:g} in maintenance "
+                    f"(jobs_per_week x job_weeks); the fleet must be larger"
+                )
+                continue
+            demand[item] = float(in_maintenance)
+            fleet[item] = float(ships)
+        out.append(replace(state, demand=demand, fleet=fleet))
+    return out, problems
 
 
 def _parse_firms(
@@ -612,6 +695,9 @@ def _check_consistency(
     problems: list[str] = []
     demanded = {e for s in states for e in s.demand}
     inputs = {q for p in products for q in p.inputs}
+    for p in products:
+        if p.service and p.name in inputs:
+            problems.append(f"products ({p.name}): a service cannot be an input of a product")
     for e in sorted(demanded & inputs):
         problems.append(f"states.demand.{e}: {e} is an input of another product, not an end item")
     if not demanded:

@@ -21,6 +21,7 @@ import numpy as np
 from webmodel.coalition.network import Network
 from webmodel.coalition.parameters import Parameters
 from webmodel.core.recorder import Recorder
+from webmodel.core.services import ServiceSlots, work_the_jobs
 
 
 class ArrayEngine:
@@ -85,6 +86,10 @@ class ArrayEngine:
         self.shipped = np.zeros(len(flow))  # per link
         self.delivered = np.zeros(n_state_slots)  # end items arriving at the states
         self.served = np.zeros(n_state_slots)  # what the forces received
+        # Services (ship repair...): ships in maintenance per service slot (core/services.py).
+        self.services = ServiceSlots.of(net)
+        self.ships_carried = self.services.carried_at_equilibrium(net.baseline_demand)
+        self.ships = self.ships_carried.copy()  # this week's, arrivals included
 
     def _index_links(self, net: Network) -> None:
         """Put the links in engine order and build the index arrays over them."""
@@ -167,6 +172,7 @@ class ArrayEngine:
         ``search`` is handed the links (network order) whose buyers start looking for a
         substitute supplier this week (re-sourcing)."""
         self._capacity_arrivals(week)
+        final_demand = self._service_arrivals(final_demand)
         self._final_demand(final_demand)
         self._production()
         self._rationing()
@@ -175,6 +181,7 @@ class ArrayEngine:
         self._ordering()
         self._adaptation(week)
         self._forces_service()
+        self._service_jobs(week, recorder)
         self._resourcing(search)
         self._record(week, recorder)
 
@@ -282,6 +289,44 @@ class ArrayEngine:
         self.served = np.minimum(self.demanded + self.unmet, available)
         self.state_stock = available - self.served
         self.unmet = self.unmet + self.demanded - self.served
+
+    def _service_arrivals(self, final_demand: np.ndarray) -> np.ndarray:
+        """Ships due for maintenance (final demand / job_weeks, so the surge multiplies them)
+        join those in maintenance; each asks for one slot-week this week, which becomes the
+        state's demand for the service. Slot-weeks not given last week are not carried (the
+        ship asks again) and cannot be stockpiled."""
+        svc = self.services
+        if not svc.any:
+            return final_demand
+        demand = np.array(final_demand, dtype=float)
+        # (A fleet cannot send more ships than it has out of maintenance.)
+        arriving = np.minimum(demand[svc.slots] / svc.job_weeks, svc.fleet - self.ships_carried)
+        self.ships = self.ships_carried + arriving
+        demand[svc.slots] = self.ships
+        state_backlog = self.backlog[self.n_firm_links :]  # a view
+        state_backlog[svc.is_service[self.state_link_slot]] = 0.0
+        self.state_stock[svc.slots] = 0.0
+        return demand
+
+    def _service_jobs(self, week: int, recorder: Recorder) -> None:
+        """The slot-weeks that reached each state work its ships (one per ship); worked /
+        job_weeks ships leave repaired. Records the force-facing metrics."""
+        svc = self.services
+        if not svc.any:
+            return
+        week_of = work_the_jobs(self.ships, self.served[svc.slots], svc.job_weeks, svc.fleet)
+        self.ships_carried = self.ships - week_of["repairs_completed"]
+        self.state_stock[svc.slots] = 0.0  # an idle slot-week is lost
+        self.unmet[svc.slots] = 0.0  # the waiting ships ask again next week
+        n = len(self.demanded)
+        values = {}
+        for name, value in week_of.items():
+            if name == "worked":
+                continue
+            row = np.zeros(n)
+            row[svc.slots] = value
+            values[name] = row
+        recorder.record(week, values)
 
     def _resourcing(self, search: Callable[[np.ndarray], None] | None) -> None:
         """Buyers failed for resourcing_weeks start looking for a substitute (the search and

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 PHASES: tuple[str, ...] = (
     "capacity_arrivals",  # capacity ordered a build lag ago starts producing
+    "service_arrivals",  # ships due for repair join the queue; each asks its yards for a slot
     "final_demand",  # states order this week's demand from their end-item suppliers
     "production",  # capacity, orders and the scarcest input bound output (Leontief)
     "rationing",  # a short supplier shares its output; the rest is backlog
@@ -22,6 +23,7 @@ PHASES: tuple[str, ...] = (
     "ordering",  # stock-management rule: expected use plus closing the gaps over tau
     "adaptation",  # overproduction alpha and capacity investment
     "forces_service",  # arrivals into the states' stockpiles; the forces draw on them
+    "service_jobs",  # yard slot-weeks work the ships; repaired ships rejoin the fleet
     "resourcing",  # buyers failed long enough search for a substitute
     "record",  # the week's aggregates into the recorder
 )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from webmodel.core.services import SERVICE_VARIABLES
+
 # name -> (shape kind, description). "slot": per state slot (state x end item);
 # "product": per product; "scalar": one number.
 VARIABLES: dict[str, tuple[str, str]] = {
@@ -25,6 +27,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "output_value": ("scalar", "value (units x unit cost) of all firms' output this week"),
     "utilisation": ("scalar", "total production / total nominal capacity"),
     "capacity": ("scalar", "total nominal capacity (grows with investment)"),
+    **SERVICE_VARIABLES,
 }
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from webmodel.coalition.network import Network
 from webmodel.coalition.parameters import Parameters
 from webmodel.core.recorder import Recorder
+from webmodel.core.services import SERVICE_VARIABLES, TURNAROUND_CAP
 
 
 class RefLink:
@@ -53,6 +54,12 @@ class RefSlot:
         self.received = 0.0
         self.served = 0.0  # a state's: what its forces received this week
         self.unmet = 0.0  # a state's: its forces' need not yet met
+        # A state's service (ship repair): weeks per job (0 for goods), fleet, and ships in
+        # maintenance carried from last week / this week (see webmodel/core/services.py).
+        self.job_weeks = 0.0
+        self.fleet = 0.0
+        self.ships_carried = 0.0
+        self.ships = 0.0
 
     def mean_lead(self) -> float:
         return sum(link.weight * link.lead for link in self.links)
@@ -112,6 +119,13 @@ class ReferenceEngine:
                 slot.stock = parameters.target_cover_weeks * slot.coef * float(base[f])
             self.slots.append(slot)
         self.state_slots = [s for s in self.slots if s.owner is None]
+        for k, slot in enumerate(self.state_slots):
+            product = net.scenario.products[slot.product]
+            if product.service:
+                ships = float(net.baseline_demand[k])  # jobs x job_weeks, all in a slot
+                slot.job_weeks = float(product.job_weeks)
+                slot.fleet = net.scenario.states[slot.state].fleet.get(product.name, 0.0)
+                slot.ships_carried = ships - ships / slot.job_weeks
         self.search_requests: np.ndarray | None = None
         # The week's totals, handed from phase to phase (set by the step).
         self.demanded = np.zeros(len(self.state_slots))
@@ -197,6 +211,7 @@ class ReferenceEngine:
         search: Callable[[np.ndarray], None] | None = None,
     ) -> None:
         self._capacity_arrivals(week)
+        final_demand = self._service_arrivals(final_demand)
         self._final_demand(final_demand)
         self._production()
         self._rationing()
@@ -205,6 +220,7 @@ class ReferenceEngine:
         self._ordering()
         self._adaptation(week)
         self._forces_service()
+        self._service_jobs(week, recorder)
         self._resourcing(search)
         self._record(week, recorder)
 
@@ -331,6 +347,47 @@ class ReferenceEngine:
             slot.served = min(self.demanded[k] + slot.unmet, available)
             slot.stock = available - slot.served
             slot.unmet = slot.unmet + self.demanded[k] - slot.served
+
+    def _service_arrivals(self, final_demand: np.ndarray) -> np.ndarray:
+        """A service's new jobs join the ships in maintenance; each ship asks for one
+        slot-week; what was not given last week is not carried, nor stockpiled."""
+        demand = [float(x) for x in final_demand]
+        for k, slot in enumerate(self.state_slots):
+            if slot.job_weeks == 0:
+                continue
+            arriving = min(demand[k] / slot.job_weeks, slot.fleet - slot.ships_carried)
+            slot.ships = slot.ships_carried + arriving
+            demand[k] = slot.ships
+            for link in slot.links:
+                link.backlog = 0.0
+            slot.stock = 0.0
+        return np.array(demand)
+
+    def _service_jobs(self, week: int, recorder: Recorder) -> None:
+        """Each slot-week received works one ship; a ship leaves after job_weeks of them."""
+        n = len(self.state_slots)
+        values = {name: [0.0] * n for name in SERVICE_VARIABLES}
+        any_service = False
+        for k, slot in enumerate(self.state_slots):
+            if slot.job_weeks == 0:
+                continue
+            any_service = True
+            worked = min(slot.ships, slot.served)
+            completed = worked / slot.job_weeks
+            if worked > 0:
+                turnaround = min(slot.job_weeks * slot.ships / worked, TURNAROUND_CAP)
+            else:
+                turnaround = TURNAROUND_CAP
+            values["fleet_availability"][k] = (slot.fleet - slot.ships) / slot.fleet
+            values["in_maintenance"][k] = slot.ships
+            values["repair_backlog"][k] = slot.ships - worked
+            values["repairs_completed"][k] = completed
+            values["turnaround_weeks"][k] = turnaround
+            slot.ships_carried = slot.ships - completed
+            slot.stock = 0.0
+            slot.unmet = 0.0
+        if any_service:
+            recorder.record(week, values)
 
     def _resourcing(self, search: Callable[[np.ndarray], None] | None) -> None:
         """Hand the links due a search to the model's search."""

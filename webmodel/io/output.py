@@ -144,13 +144,20 @@ def totals(model: CoalitionModel) -> dict[str, Any]:
         by_state_item[state] = {
             items[k]: _pair(float(delivered[k]), float(demanded[k])) for k in np.flatnonzero(mask)
         }
-    return {
+    out = {
         "overall": _pair(float(delivered.sum()), float(demanded.sum())),
         "by_end_item": by_item,
         "by_state": by_state,
         "by_state_end_item": by_state_item,
         "final_backlog": float(model.series("final_backlog")[-1].sum()) if model.week else 0.0,
     }
+    # Service end items (ship repair): the force-facing metrics, per service item.
+    from webmodel.core.services import service_metrics
+
+    services = service_metrics(model)
+    if services:
+        out["services"] = services
+    return out
 
 
 def end_item_balance(model: CoalitionModel) -> dict[str, dict[str, float]]:
