@@ -94,6 +94,8 @@ def test_engine_equals_reference_with_every_lever_and_disruption(scenario, topol
 
     shocks = [
         "random:0.1@5+6",
+        "random:0.1@30+8:s=0.6",
+        "firm:KOR-tnt-1@40+6:s=0.5",
         "targeted:0.05@8+4~3",
         "assembly:USA@12+4",
         "state:KOR@6+10",

@@ -243,16 +243,21 @@ class ArrayEngine:
         self.delivered = received[self.n_firm_slots :]
 
     def _ordering(self) -> None:
-        """Expected demand plus closing the stock and supply-line gaps over tau."""
+        """Expected use plus closing the stock gap and beta x the supply-line gap over tau
+        (Sterman 1989). The supply line is what is in transit plus what the slot's suppliers
+        still owe it (their backlog to it), so an order not yet filled is not ordered again."""
         d = self.parameters
         due = np.bincount(
             self.supplier, self.order + self.backlog / d.adjustment_time, minlength=self.n_firms
         )
         expected = np.minimum(due, self.ceiling)
         need = self.slot_coef * expected[self.slot_firm]
-        transit = np.bincount(self.slot, self.in_transit, minlength=self.n_slots)
-        transit = transit[: self.n_firm_slots]
-        gap = d.target_cover_weeks * need - self.stock + self.mean_lead * need - transit
+        supply_line = np.bincount(self.slot, self.in_transit + self.backlog, minlength=self.n_slots)
+        supply_line = supply_line[: self.n_firm_slots]
+        gap = d.target_cover_weeks * need - self.stock
+        gap += d.supply_line_weight * (self.mean_lead * need - supply_line)
+        if d.destocking == "none":
+            gap = np.maximum(gap, 0.0)
         slot_order = np.maximum(0.0, need + gap / d.adjustment_time)
         self.order[: self.n_firm_links] = self.firm_link_weight * slot_order[self.firm_link_slot]
 
@@ -260,10 +265,24 @@ class ArrayEngine:
         """Overproduction rises under scarcity, relaxes otherwise; a firm short of capacity for
         long enough orders more, which arrives after the build lag."""
         d = self.parameters
-        short = self.firm_demand > self.ceiling * (1 + 1e-9)  # a margin for rounding noise
-        target = np.where(short, d.alpha_max, 1.0)
-        self.alpha += (target - self.alpha) / d.alpha_time
-        self.short_weeks = np.where(short, self.short_weeks + 1, 0)
+        demand, ceiling = self.firm_demand, self.ceiling
+        short = demand > ceiling * (1 + 1e-9)  # a margin for rounding noise
+        # Scarcity: the share of what the firm is asked that its ceiling cannot make. Alpha
+        # rises at scarcity / alpha_time of the way to alpha_max, relaxes 1 / alpha_time of the
+        # way to 1 once scarcity is gone (Hallegatte 2014; BoARIO's overproduction rule).
+        scarcity = np.zeros_like(demand)
+        np.divide(demand - ceiling, demand, out=scarcity, where=short)
+        step = (
+            np.where(short, (d.alpha_max - self.alpha) * scarcity, 1.0 - self.alpha) / d.alpha_time
+        )
+        # A firm that is down adapts nothing: alpha and its investment clock wait (a firm
+        # partly down works overtime on what is left, but orders no capacity meanwhile).
+        down = self.availability <= 0.0
+        self.alpha += np.where(down, 0.0, step)
+        partial = self.availability < 1.0
+        self.short_weeks = np.where(
+            partial, self.short_weeks, np.where(short, self.short_weeks + 1, 0)
+        )
         invest = (self.short_weeks >= d.investment_decision_weeks) & (self.on_order == 0)
         if d.investment_share > 0 and invest.any():
             amount = np.where(invest, d.investment_share * self.network.firms.capacity, 0.0)

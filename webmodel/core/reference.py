@@ -289,7 +289,8 @@ class ReferenceEngine:
 
     def _ordering(self) -> None:
         """On the orders each firm received this week (not the ones its customers are placing
-        right now)."""
+        right now). The supply line of a slot is what is in transit to it plus what its
+        suppliers still owe it (backlog); its gap counts with weight beta (Sterman 1989)."""
         d = self.parameters
         for firm in self.firms:
             ceiling = firm.alpha * firm.availability * firm.capacity
@@ -297,10 +298,12 @@ class ReferenceEngine:
             expected = min(firm.orders_received + backlog / d.adjustment_time, ceiling)
             for slot in firm.inputs:
                 need = slot.coef * expected
-                transit = sum(link.in_transit() for link in slot.links)
-                gap = (d.target_cover_weeks * need - slot.stock) + (
-                    slot.mean_lead() * need - transit
+                supply_line = sum(link.in_transit() + link.backlog for link in slot.links)
+                gap = (d.target_cover_weeks * need - slot.stock) + d.supply_line_weight * (
+                    slot.mean_lead() * need - supply_line
                 )
+                if d.destocking == "none":
+                    gap = max(gap, 0.0)
                 order = max(0.0, need + gap / d.adjustment_time)
                 for link in slot.links:
                     link.order = link.weight * order
@@ -311,9 +314,14 @@ class ReferenceEngine:
         for firm in self.firms:
             ceiling = firm.alpha * firm.availability * firm.capacity
             short = firm.demand > ceiling * (1 + 1e-9)
-            target = d.alpha_max if short else 1.0
-            firm.alpha = firm.alpha + (target - firm.alpha) / d.alpha_time
-            firm.short_weeks = firm.short_weeks + 1 if short else 0
+            if firm.availability > 0.0:  # a firm that is down keeps its alpha
+                if short:
+                    scarcity = (firm.demand - ceiling) / firm.demand
+                    firm.alpha += (d.alpha_max - firm.alpha) * scarcity / d.alpha_time
+                else:
+                    firm.alpha += (1.0 - firm.alpha) / d.alpha_time
+            if firm.availability >= 1.0:  # the investment clock waits while it is (partly) down
+                firm.short_weeks = firm.short_weeks + 1 if short else 0
             if (
                 d.investment_share > 0
                 and firm.short_weeks >= d.investment_decision_weeks
