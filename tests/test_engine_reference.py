@@ -119,3 +119,19 @@ def test_engine_equals_reference_with_every_lever_and_disruption(scenario, topol
     assert fast.substitutions and fast.series("capacity")[-1] > fast.series("capacity")[0]
     assert fast.substitutions == slow.substitutions
     _assert_same(fast, slow)
+
+
+@pytest.mark.parametrize("transit", ["wait", "lost"])
+def test_engine_equals_reference_with_goods_stopped_at_borders(scenario, transit):
+    """Goods in transit wait at (or are lost at) closed borders alike in both engines, also when
+    the border reopens part-way and links are re-sourced meanwhile."""
+    fast, slow = _run_both(
+        scenario,
+        topology="production-web",
+        surge=1.3,
+        surge_start=3,
+        closed_border_transit=transit,
+        disruptions=["state:KOR@6+10", "border:USA-JPN@9+3", "firm:POL-tnt-1@20+8:s=0.7"],
+    )
+    assert fast.series("lost_in_transit").sum() > 0 or transit == "wait"
+    _assert_same(fast, slow)

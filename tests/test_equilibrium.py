@@ -72,6 +72,7 @@ ALL_LEVERS = {
     "alpha_time": 5.0,
     "supply_line_weight": 0.6,
     "destocking": "none",
+    "closed_border_transit": "lost",
     "contracting": "best-value",
     "platforms": [["USA", "KOR", "JPN"], ["USA", "AUS"], ["DEU", "POL"]],
 }

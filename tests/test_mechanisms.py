@@ -79,3 +79,55 @@ def test_no_period_two_oscillation_under_a_constant_surge(scenario, topology, su
     model = CoalitionModel(scenario, topology=topology, surge=surge, steps=104, rng=1).run()
     delivered = model.series("delivered").sum(axis=1)[40:]
     assert _longest_alternation(delivered, 1e-3) <= 2
+
+
+def _korea_cut_off(scenario, transit: str, weeks: int = 4):
+    """The production web with a Korea cut-off from week 10; per week, the goods arriving over
+    Korea's cross-border links, and the model."""
+    model = CoalitionModel(
+        scenario,
+        topology="production-web",
+        steps=40,
+        rng=1,
+        disruptions=[f"state:KOR@10+{weeks}"],
+        closed_border_transit=transit,
+    )
+    engine, net = model.engine, model.network
+    kor = net.state_codes.index("KOR")
+    arrivals = []
+    for _ in range(40):
+        model.step()
+        supplier_state = net.firms.state[net.link_supplier[engine.link_order]]
+        buyer_state = net.link_buyer_state[engine.link_order]
+        touches_korea = (supplier_state == kor) | (buyer_state == kor)
+        crossing = (supplier_state != buyer_state) & touches_korea
+        arrivals.append(float(engine.arrived[crossing].sum()))
+    return np.array(arrivals), model
+
+
+@pytest.mark.parametrize("transit", ["wait", "lost"])
+def test_nothing_arrives_across_a_closed_border(scenario, transit):
+    """Closed borders (finding 4): during a 4-week Korea cut-off nothing crosses Korea's
+    borders, although goods were on their way (before the fix all of them still arrived)."""
+    arrivals, model = _korea_cut_off(scenario, transit)
+    assert arrivals[8] > 0  # week 9: trade flows
+    assert np.all(arrivals[9:13] == 0.0)  # weeks 10-13: the border is shut
+    lost = model.series("lost_in_transit").sum()
+    if transit == "wait":
+        assert lost == 0.0
+        assert arrivals[13] > arrivals[8]  # what waited comes through when it reopens
+    else:
+        assert lost > 0.0
+
+
+@pytest.mark.parametrize("transit", ["wait", "lost"])
+def test_material_balance_with_goods_stopped_at_a_border(scenario, transit):
+    """Waiting goods stay in transit; lost goods leave the system and are recorded."""
+    _, model = _korea_cut_off(scenario, transit, weeks=6)
+    held = model.series("stock") + model.series("in_transit")
+    delivered = np.zeros_like(held)
+    for k, item in enumerate(model.slot_items):
+        delivered[:, model.bom.index[item]] += model.series("delivered")[:, k]
+    flow = model.series("production") - model.series("consumed") - delivered
+    flow -= model.series("lost_in_transit")
+    assert np.max(np.abs(np.diff(held, axis=0) - flow[1:])) <= 1e-9 * held.max()

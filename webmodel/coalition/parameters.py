@@ -34,6 +34,7 @@ ROLES: tuple[Role, ...] = ("lever", "uncertainty", "setting")
 
 RATIONING_RULES = ("proportional", "priority")
 DESTOCKING_RULES = ("allowed", "none")
+BORDER_TRANSIT_RULES = ("wait", "lost")
 CONTRACTING_RULES = ("topology", "lowest-cost", "best-value")
 TOPOLOGIES = ("hub-and-spokes", "production-web")
 
@@ -280,6 +281,12 @@ class Parameters:
     border_delay: int | None = declare(
         None, "weeks", "weeks every cross-border shipment waits (FMS / export licensing)",
         "lever", low=0, high=MAX_WEEKS, none_means="the scenario's [cross_border] table",
+    )  # fmt: skip
+    closed_border_transit: str = declare(
+        "wait", "", "what happens to goods already shipped across a border that closes: wait "
+        "at the border until it reopens (still in transit, owed to the buyer), or are lost "
+        "(seized, spoiled; they leave the system and are recorded as lost_in_transit)",
+        "uncertainty", choices=BORDER_TRANSIT_RULES,
     )  # fmt: skip
     cyber_hardening: float = declare(
         0.0, "probability", "chance that a firm resists an outage of its IT vendor, in every "

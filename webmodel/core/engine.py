@@ -64,6 +64,10 @@ class ArrayEngine:
         for arrive in range(1, self.horizon):
             self.pipeline[arrive, self.lead >= arrive] = flow[self.lead >= arrive]
         self.link_open = np.ones(len(flow))  # 0..1 per link, lowered by trade disruptions
+        # Goods arrived at a closed border, waiting for it to reopen (still in transit).
+        self.held = np.zeros(len(flow))
+        self.any_held = False
+        self.lost = np.zeros(len(flow))  # this week's goods lost at a closed border
         self.failing_weeks = np.zeros(len(flow), dtype=np.int64)  # weeks a link fell short
         self.search_requests: np.ndarray | None = None  # network links to re-source
         self.any_closed = False
@@ -83,6 +87,7 @@ class ArrayEngine:
         self.ceiling = np.zeros(net.n_firms)  # alpha x availability x capacity
         self.used = np.zeros(nfs)  # inputs used up, per firm slot
         self.shipped = np.zeros(len(flow))  # per link
+        self.arrived = np.zeros(len(flow))  # per link: what crossed into the buyer's stock
         self.delivered = np.zeros(n_state_slots)  # end items arriving at the states
         self.served = np.zeros(n_state_slots)  # what the forces received
 
@@ -134,6 +139,8 @@ class ArrayEngine:
             "backlog": by_network_link(self.backlog),
             "in_transit": by_network_link(self.in_transit),
             "link_open": by_network_link(self.link_open, 1.0),
+            "held": by_network_link(self.held),
+            "lost": by_network_link(self.lost),
             "failing_weeks": by_network_link(self.failing_weeks),
         }
         # Shipments by weeks until arrival (1 .. horizon - 1), per network link.
@@ -235,9 +242,24 @@ class ArrayEngine:
             self.pipeline[(week + lead) % self.horizon, start:stop] = shipped[start:stop]
         row = week % self.horizon
         arrived = self.pipeline[row]  # a view, cleared once booked
+        if self.any_closed or self.any_held:
+            # At a closed border goods stop: they wait there (still in transit) or are lost.
+            at_border = arrived + self.held
+            passing = at_border * self.link_open
+            stopped = at_border - passing
+            if self.parameters.closed_border_transit == "lost":
+                self.lost = stopped
+                self.in_transit -= stopped
+            else:
+                self.held = stopped
+                self.any_held = bool(np.any(stopped > 0))
+            arrived[:] = passing
+        elif self.lost.any():
+            self.lost = np.zeros_like(self.lost)
         self.in_transit += shipped
         self.in_transit -= arrived
         received = np.bincount(self.slot, arrived, minlength=self.n_slots)
+        self.arrived = arrived.copy()  # per link, this week (the pipeline row is reused)
         arrived[:] = 0.0
         self.stock += received[: self.n_firm_slots]
         self.delivered = received[self.n_firm_slots :]
@@ -313,8 +335,9 @@ class ArrayEngine:
         p = self.n_products
         nfl = self.n_firm_links
         production, ceiling = self.production, self.ceiling
-        by_product = np.zeros((4, p))
-        for row, values in enumerate((self.shipped, self.in_transit, self.backlog, self.order)):
+        by_product = np.zeros((5, p))
+        rows = (self.shipped, self.in_transit, self.backlog, self.order, self.lost)
+        for row, values in enumerate(rows):
             by_product[row, self.product_of_segment] = np.add.reduceat(values, self.product_starts)
         firm_slot_product = self.firm_slot_product
         recorder.record(
@@ -332,6 +355,7 @@ class ArrayEngine:
                 "consumed": np.bincount(firm_slot_product, self.used, minlength=p),
                 "stock": np.bincount(firm_slot_product, self.stock, minlength=p),
                 "in_transit": by_product[1],
+                "lost_in_transit": by_product[4],
                 "backlog": by_product[2],
                 "orders": by_product[3],
                 "alpha_mean": self.alpha.mean(),

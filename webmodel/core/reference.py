@@ -35,9 +35,11 @@ class RefLink:
         self.deliverable = 0.0
         self.shipped = 0.0  # this week
         self.shipments: list[list[float]] = [[week, flow] for week in range(1, lead + 1)]
+        self.held = 0.0  # arrived at a closed border, waiting for it to reopen
+        self.lost = 0.0  # this week's goods lost at a closed border
 
     def in_transit(self) -> float:
-        return sum(amount for _, amount in self.shipments)
+        return sum(amount for _, amount in self.shipments) + self.held
 
 
 class RefSlot:
@@ -278,11 +280,18 @@ class ReferenceEngine:
                 self.shipped[firm.product] += link.shipped
         for slot in self.slots:
             slot.received = 0.0
+        lose = self.parameters.closed_border_transit == "lost"
         for link in self.links:
             arriving = [s for s in link.shipments if s[0] == week]
             link.shipments = [s for s in link.shipments if s[0] != week]
+            at_border = link.held
             for _, amount in arriving:
-                link.slot.received += amount
+                at_border += amount
+            # A closed border stops what reaches it: it waits there, or is lost.
+            passing = at_border * link.open
+            stopped = at_border - passing
+            link.held, link.lost = (0.0, stopped) if lose else (stopped, 0.0)
+            link.slot.received += passing
         for firm in self.firms:
             for slot in firm.inputs:
                 slot.stock += slot.received
@@ -354,7 +363,9 @@ class ReferenceEngine:
         transit = [0.0] * self.n_products
         backlog = [0.0] * self.n_products
         orders = [0.0] * self.n_products
+        lost = [0.0] * self.n_products
         for link in self.links:
+            lost[link.supplier.product] += link.lost
             transit[link.supplier.product] += link.in_transit()
             backlog[link.supplier.product] += link.backlog
             orders[link.supplier.product] += link.order
@@ -371,6 +382,7 @@ class ReferenceEngine:
                 "consumed": self.consumed,
                 "stock": stock,
                 "in_transit": transit,
+                "lost_in_transit": lost,
                 "backlog": backlog,
                 "orders": orders,
                 "alpha_mean": sum(f.alpha for f in self.firms) / len(self.firms),
