@@ -131,3 +131,59 @@ def test_material_balance_with_goods_stopped_at_a_border(scenario, transit):
     flow = model.series("production") - model.series("consumed") - delivered
     flow -= model.series("lost_in_transit")
     assert np.max(np.abs(np.diff(held, axis=0) - flow[1:])) <= 1e-9 * held.max()
+
+
+def _busiest_shell_assembler(scenario) -> tuple[int, str]:
+    net = CoalitionModel(scenario, topology="hub-and-spokes", rng=1, steps=1).network
+    shells = np.flatnonzero(net.firms.product == net.product_names.index("shell_155mm"))
+    firm = int(shells[np.argmax(net.baseline_output[shells])])
+    return firm, net.firms.name[firm]
+
+
+@pytest.mark.parametrize("engine", ["array", "reference"])
+def test_a_firm_that_is_down_keeps_its_alpha_and_investment_clock(scenario, engine):
+    """Finding 5: under a x2 surge the assemblers are short and adapting; one of them goes down
+    for 26 weeks. It neither raises alpha nor counts weeks toward an investment while down
+    (before, it restarted at alpha 1.24 with capacity already ordered)."""
+    firm, name = _busiest_shell_assembler(scenario)
+    model = CoalitionModel(
+        scenario,
+        topology="hub-and-spokes",
+        rng=1,
+        steps=60,
+        surge=2.0,
+        surge_start=2,
+        engine=engine,
+        disruptions=[f"firm:{name}@12+26"],
+    )
+    history = []
+    for _ in range(45):
+        model.step()
+        e = model.engine
+        clock = e.short_weeks[firm] if engine == "array" else e.firms[firm].short_weeks
+        history.append((float(e.alpha[firm]), int(clock), float(e.capacity[firm])))
+    before = history[10]  # week 11, the last week up
+    assert before[0] > 1.01 and before[1] > 5  # it was adapting
+    for alpha, clock, capacity in history[11:37]:  # weeks 12 .. 37: down
+        assert alpha == before[0] and clock == before[1] and capacity == before[2]
+
+
+def test_a_firm_partly_down_works_overtime_but_orders_no_capacity(scenario):
+    """A partial outage (s = 0.5): the working half raises alpha (ARIO's overproduction), but
+    the investment clock waits until the firm is wholly up again: the shortage is the outage's,
+    not a lack of capacity."""
+    firm, name = _busiest_shell_assembler(scenario)
+    model = CoalitionModel(
+        scenario,
+        topology="hub-and-spokes",
+        rng=1,
+        steps=40,
+        disruptions=[f"firm:{name}@5+30:s=0.5"],
+    )
+    alphas, clocks = [], []
+    for _ in range(34):
+        model.step()
+        alphas.append(float(model.engine.alpha[firm]))
+        clocks.append(int(model.engine.short_weeks[firm]))
+    assert alphas[-1] > alphas[4] + 0.05
+    assert max(clocks) == 0
