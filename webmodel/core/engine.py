@@ -379,6 +379,17 @@ class ArrayEngine:
         position[self.link_order] = np.arange(len(self.link_order))
         return self.failing_weeks[position[links]]
 
+    @property
+    def n_links(self) -> int:
+        """Links this engine runs (the network may have just added some)."""
+        return len(self.link_order)
+
+    def orders_of(self, links: np.ndarray) -> np.ndarray:
+        """This week's order on each of these links (network order)."""
+        position = np.empty_like(self.link_order)
+        position[self.link_order] = np.arange(len(self.link_order))
+        return self.order[position[links]]
+
     def set_availability(self, availability: np.ndarray) -> None:
         """Per-firm share of capacity available (1 = up, 0 = down)."""
         self.availability = np.asarray(availability, dtype=float).copy()

@@ -154,6 +154,13 @@ class ReferenceEngine:
         for link, weight in zip(self.links, network.link_weight, strict=True):
             link.weight = float(weight)
 
+    @property
+    def n_links(self) -> int:
+        return len(self.links)
+
+    def orders_of(self, links: np.ndarray) -> np.ndarray:
+        return np.array([self.links[int(k)].order for k in links])
+
     def failing_weeks_of(self, links: np.ndarray) -> np.ndarray:
         return np.array([self.links[int(k)].failing_weeks for k in links], dtype=np.int64)
 
