@@ -274,12 +274,21 @@ def test_a_partial_outage_never_loses_more_end_items_than_the_full_one(scenario,
 # Output lost by value over all firms, also in the geography-blind web (web_home_bias = 0) where,
 # before the supply line counted what is owed, a half outage lost more than a whole one
 # (assembly:USA@10+6: 549,062 at s=0.5 against 396,913 at s=1): a partly running firm kept
-# re-ordering the gap it was already owed, which a firm wholly down does not.
+# re-ordering the gap it was already owed, which a firm wholly down does not. That is fixed; what
+# remains in this case is re-sourcing's trigger, a threshold: a supplier at half capacity still
+# delivers over half of its orders and is never re-sourced, one wholly down is (11 shifts to the
+# slot's other suppliers), so the whole outage loses less (248,482 against 254,404 at s = 0.5;
+# without re-sourcing the order holds: 254,404 against 324,671).
+_TRIGGER = pytest.mark.xfail(
+    strict=True,
+    reason="re-sourcing triggers under half of an order: a whole outage is re-sourced, half is not",
+)
 
 
 @pytest.mark.parametrize(
     ("topology", "spec", "home_bias"),
-    [(t, s, None) for t, s in SEVERITY_CASES] + [("production-web", "assembly:USA@10+6", 0.0)],
+    [(t, s, None) for t, s in SEVERITY_CASES]
+    + [pytest.param("production-web", "assembly:USA@10+6", 0.0, marks=_TRIGGER)],
 )
 def test_a_partial_outage_never_loses_more_output_value_than_the_full_one(
     scenario, topology, spec, home_bias
