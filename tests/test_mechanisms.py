@@ -205,9 +205,9 @@ RESOURCING_CASES = [
 def test_resourcing_never_makes_the_loss_worse(scenario, topology, case):
     """Re-sourcing (finding 3) moves only what substitutes can carry, so it never loses more
     than waiting for the old supplier: at most 0.5 % + 0.02 weeks of demand more. Before, it
-    moved whole order books to one substitute (x3 surge, hub-and-spokes: 54.07 against 53.14
-    weeks without re-sourcing; a random 20 % outage in the web lost 20.6 against 1.9 with the
-    first capacity-blind version of the fix)."""
+    moved whole order books to one substitute and failed this in four cases, all in
+    hub-and-spokes (seed 1, loss area with / without re-sourcing): x1.5 12.06 / 11.20, x2
+    32.80 / 32.15, x3 53.53 / 53.10, random 20 % for 8 weeks 3.46 / 3.18."""
     from webmodel.core.metrics import compute_metrics
 
     loss = {}
