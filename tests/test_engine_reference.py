@@ -94,6 +94,8 @@ def test_engine_equals_reference_with_every_lever_and_disruption(scenario, topol
 
     shocks = [
         "random:0.1@5+6",
+        "random:0.1@30+8:s=0.6",
+        "firm:KOR-tnt-1@40+6:s=0.5",
         "targeted:0.05@8+4~3",
         "assembly:USA@12+4",
         "state:KOR@6+10",
@@ -140,4 +142,20 @@ def test_engine_equals_reference_with_services(topology):
     slow = CoalitionModel(scenario, engine="reference", **common).run()
     assert fast.series("repair_backlog").max() > 0  # the shock bit the yards
     assert fast.substitutions == slow.substitutions
+    _assert_same(fast, slow)
+
+
+@pytest.mark.parametrize("transit", ["wait", "lost"])
+def test_engine_equals_reference_with_goods_stopped_at_borders(scenario, transit):
+    """Goods in transit wait at (or are lost at) closed borders alike in both engines, also when
+    the border reopens part-way and links are re-sourced meanwhile."""
+    fast, slow = _run_both(
+        scenario,
+        topology="production-web",
+        surge=1.3,
+        surge_start=3,
+        closed_border_transit=transit,
+        disruptions=["state:KOR@6+10", "border:USA-JPN@9+3", "firm:POL-tnt-1@20+8:s=0.7"],
+    )
+    assert fast.series("lost_in_transit").sum() > 0 or transit == "wait"
     _assert_same(fast, slow)

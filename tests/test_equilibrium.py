@@ -70,6 +70,9 @@ ALL_LEVERS = {
     "adjustment_time": 3.0,
     "alpha_max": 1.4,
     "alpha_time": 5.0,
+    "supply_line_weight": 0.6,
+    "destocking": "none",
+    "closed_border_transit": "lost",
     "contracting": "best-value",
     "platforms": [["USA", "KOR", "JPN"], ["USA", "AUS"], ["DEU", "POL"]],
 }

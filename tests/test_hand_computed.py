@@ -56,20 +56,21 @@ def test_two_weeks_by_hand(engine):
     # A's part stock: 100 - 80 + 50 arrived = 70; in transit: P's 50 of this week.
     assert model.series("stock")[0, part] == pytest.approx(70)
     assert model.series("in_transit")[0, part] == pytest.approx(50)
-    # A orders: 80 + ((2 x 80 - 70) + (1 x 80 - 50)) / 2 = 140.
+    # A orders: 80 + ((2 x 80 - 70) + (1 x 80 - 50 in transit - 0 owed)) / 2 = 140.
     assert model.series("orders")[0, part] == pytest.approx(140)
     assert model.series("alpha_mean")[0] == pytest.approx(1.0)
 
     model.step()
     # Week 2. A: orders 80, stock 70 -> makes 70 (input-bound); the 80 of week 1 arrive.
-    # P: orders 140 > capacity 100 -> makes 100, backlog 40; alpha_P -> 1 + (1.5 - 1) / 2.
+    # P: orders 140 > capacity 100 -> makes 100, backlog 40; scarcity 40 / 140, so
+    # alpha_P -> 1 + (1.5 - 1) x (40 / 140) / 2 = 1 + 1 / 14 (A is not short: alpha_A stays 1).
     assert model.series("production")[1, item] == pytest.approx(70)
     assert model.series("production")[1, part] == pytest.approx(100)
     assert model.series("delivered")[1, 0] == pytest.approx(80)
     assert model.series("final_backlog")[1, 0] == pytest.approx(10)
     assert model.series("backlog")[1, part] == pytest.approx(40)
     assert model.series("stock")[1, part] == pytest.approx(70 - 70 + 50)
-    assert model.series("alpha_mean")[1] == pytest.approx((1.0 + 1.25) / 2)
-    # A orders: expected = min(80 + 10 / 2, 100) = 85; stock 50, in transit 100:
-    # 85 + ((2 x 85 - 50) + (1 x 85 - 100)) / 2 = 137.5.
-    assert model.series("orders")[1, part] == pytest.approx(137.5)
+    assert model.series("alpha_mean")[1] == pytest.approx((1.0 + 1 + 1 / 14) / 2)
+    # A orders: expected = min(80 + 10 / 2, 100) = 85; stock 50; supply line = 100 in transit
+    # + 40 that P still owes it: 85 + ((2 x 85 - 50) + (1 x 85 - 140)) / 2 = 117.5.
+    assert model.series("orders")[1, part] == pytest.approx(117.5)

@@ -162,18 +162,12 @@ class Network:
         )
         return self.link_weight[links] * need
 
-    def move_orders_many(self, moves: list[tuple[int, int]]) -> list[int]:
-        """Re-source: for each (link, supplier), a new link from ``supplier`` to the link's slot
-        takes over its order share; returns the new links' indices.
-
-        The old link keeps what it is owed (its backlog) but gets no new orders. The baseline
-        (equilibrium) flows are not recomputed: they describe the world before the shock.
-        """
-        if not moves:
+    def add_links(self, slots: np.ndarray, suppliers: np.ndarray, weights: np.ndarray) -> list[int]:
+        """New links from ``suppliers`` to ``slots`` with order shares ``weights``, lead times
+        from the products and borders; returns their indices (appended at the end)."""
+        if len(slots) == 0:
             return []
-        links = np.array([m[0] for m in moves], dtype=np.int64)
-        suppliers = np.array([m[1] for m in moves], dtype=np.int64)
-        slots = self.link_slot[links]
+        slots, suppliers = np.asarray(slots, dtype=np.int64), np.asarray(suppliers, dtype=np.int64)
         scenario = self.scenario
         codes = scenario.state_codes
         product_lead = np.array([p.lead_time_weeks for p in scenario.products])
@@ -187,12 +181,39 @@ class Network:
         first = self.n_links
         self.link_supplier = np.concatenate((self.link_supplier, suppliers))
         self.link_slot = np.concatenate((self.link_slot, slots))
-        self.link_weight = np.concatenate((self.link_weight, self.link_weight[links]))
+        self.link_weight = np.concatenate((self.link_weight, np.asarray(weights, dtype=float)))
         self.link_lead = np.concatenate(
             (self.link_lead, product_lead[self.firms.product[suppliers]] + border)
         )
-        self.link_weight[links] = 0.0
         return list(range(first, self.n_links))
+
+    def move_orders_many(self, moves: list[tuple[int, int, float]]) -> list[int]:
+        """Re-source: for each (link, supplier, share), a new link from ``supplier`` to the
+        link's slot takes over ``share`` (0..1) of the link's order weight; returns the new
+        links' indices.
+
+        The old link keeps what it is owed (its backlog) and the rest of its weight. The
+        baseline (equilibrium) flows are not recomputed: they describe the world before the
+        shock.
+        """
+        if not moves:
+            return []
+        links = np.array([m[0] for m in moves], dtype=np.int64)
+        suppliers = np.array([m[1] for m in moves], dtype=np.int64)
+        shares = np.array([m[2] for m in moves], dtype=float)
+        moved = self.link_weight[links] * shares
+        new = self.add_links(self.link_slot[links], suppliers, moved)
+        np.subtract.at(self.link_weight, links, moved)
+        self.link_weight[links] = np.maximum(self.link_weight[links], 0.0)
+        return new
+
+    def shift_orders_many(self, shifts: list[tuple[int, int, float]]) -> None:
+        """For each (from_link, to_link, share): ``share`` of from_link's order weight goes to
+        to_link, an existing (qualified) supplier of the same slot."""
+        for source, target, share in shifts:
+            moved = self.link_weight[source] * share
+            self.link_weight[source] = max(self.link_weight[source] - moved, 0.0)
+            self.link_weight[target] += moved
 
     def copy(self) -> Network:
         """An independent copy (a model re-sources its own network, never a shared one)."""

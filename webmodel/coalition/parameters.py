@@ -33,6 +33,8 @@ Role = Literal["lever", "uncertainty", "setting"]
 ROLES: tuple[Role, ...] = ("lever", "uncertainty", "setting")
 
 RATIONING_RULES = ("proportional", "priority")
+DESTOCKING_RULES = ("allowed", "none")
+BORDER_TRANSIT_RULES = ("wait", "lost")
 CONTRACTING_RULES = ("topology", "lowest-cost", "best-value")
 TOPOLOGIES = ("hub-and-spokes", "production-web")
 
@@ -217,6 +219,18 @@ class Parameters:
         4.0, "weeks", "weeks over which a firm closes its stock and pipeline gaps (tau)",
         "uncertainty", low=1, high=MAX_WEEKS, why="below 1 the ordering rule overshoots",
     )  # fmt: skip
+    supply_line_weight: float = declare(
+        1.0, "", "beta: the weight of the supply-line gap in the ordering rule (Sterman 1989); "
+        "the supply line is what is in transit plus what the suppliers still owe (their backlog "
+        "to the buyer). 1 = the whole supply line counts (no double ordering); below 1 = "
+        "Sterman's supply-line underweighting", "uncertainty", low=0, high=1,
+    )  # fmt: skip
+    destocking: str = declare(
+        "allowed", "", "allowed: a firm holding more stock or supply line than its target "
+        "orders less than its expected use (the gap may be negative; Sterman's rule); none: "
+        "the gap is floored at 0, so orders never fall below expected use and a surplus is "
+        "never run down (ARIO's rule)", "uncertainty", choices=DESTOCKING_RULES,
+    )  # fmt: skip
     alpha_max: float = declare(
         1.25, "× capacity", "the most a firm can produce over its nominal capacity "
         "(overtime, extra shifts)", "uncertainty", low=1, high=10,
@@ -275,6 +289,12 @@ class Parameters:
     border_delay: int | None = declare(
         None, "weeks", "weeks every cross-border shipment waits (FMS / export licensing)",
         "lever", low=0, high=MAX_WEEKS, none_means="the scenario's [cross_border] table",
+    )  # fmt: skip
+    closed_border_transit: str = declare(
+        "wait", "", "what happens to goods already shipped across a border that closes: wait "
+        "at the border until it reopens (still in transit, owed to the buyer), or are lost "
+        "(seized, spoiled; they leave the system and are recorded as lost_in_transit)",
+        "uncertainty", choices=BORDER_TRANSIT_RULES,
     )  # fmt: skip
     cyber_hardening: float = declare(
         0.0, "probability", "chance that a firm resists an outage of its IT vendor, in every "

@@ -1,20 +1,36 @@
-"""Re-sourcing: a buyer whose supplier keeps failing it looks for a substitute.
+"""Re-sourcing: a buyer whose supplier keeps failing it moves what others can carry.
 
 A link that delivers less than half of its buyer's new order for ``resourcing_weeks`` weeks in
 a row (the engines count this) triggers a search. The buyer considers makers of the same product
-that it **may trade with** (hub-and-spokes: at home or across the hub's border only) and that
-it **can see**:
+that it **may trade with** (hub-and-spokes: at home or across the hub's border only), that are
+not behind a closed border, and that it **can see**:
 
 * without sub-tier visibility, the makers in its own state and those already supplying some
   buyer in its state - what its domestic market tells it;
 * with sub-tier visibility (NDIS: "data analytics"), every maker in the coalition.
 
-It picks, among the makers that are up, have a supplier for every input, serve all their own
-orders (so they are not short of inputs themselves) and are not behind a closed border, the
-one with the most spare capacity. The new supplier ships only after ``qualification_weeks``;
-until then orders stay with the failing one, and if the old supplier is delivering again by
-then, the buyer stays with it. This is per-event Python: searches are rare, the weekly step
-stays vectorised.
+What it moves is judged against the link's **current order** (or its pre-shock flow, if larger:
+a share moved while the buyer orders little would overload the substitute once it orders
+normally again) and the makers' **room**: availability x nominal capacity - this week's output -
+capacity already reserved by pending substitutions (a contract that moves for good is not
+carried on overtime). Makers that are up, serve all their own orders, fail no customer and are
+failed by none of their own suppliers qualify (idle capacity for want of inputs is no room).
+
+1. **Qualified suppliers first.** The slot's other current suppliers take what their room
+   allows at once (next week): no qualification, they already ship this input to the buyer.
+2. **New substitutes** for the rest, most room first, each taking what its room allows, until
+   the order is covered (so one order may be split over several). Their room is reserved while
+   qualification runs (``qualification_weeks``); until then orders stay with the failing
+   supplier.
+3. **At switch-over** the substitute's room is checked again (it may have filled or gone down),
+   and only what it can carry then, against the link's order then, moves; if the old supplier
+   is delivering again, nothing moves.
+4. **Idle firms** (hub-and-spokes makers that won no contract, whose own inputs have no
+   supplier) may be chosen when every input they lack has a working maker; at switch-over each
+   such input is sourced from the permitted maker with the most room.
+
+This is per-event Python over the links searching that week (rare); the weekly step stays
+vectorised.
 """
 
 from __future__ import annotations
@@ -32,10 +48,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Substitution:
-    """Move ``link``'s orders to ``supplier`` once qualified (network link and firm indices)."""
+    """Move up to ``amount`` units/week of ``link``'s orders to ``supplier`` once qualified
+    (network link and firm indices); ``amount`` is reserved of the supplier's room meanwhile.
+    ``to_link`` is set for a shift to an existing qualified supplier (done at once)."""
 
     link: int
     supplier: int
+    amount: float = 0.0
+    to_link: int = -1
 
 
 def trade_matrix(model: CoalitionModel) -> np.ndarray:
@@ -54,81 +74,158 @@ def may_trade(model: CoalitionModel, seller_state: int, buyer_state: int) -> boo
     return bool(trade_matrix(model)[seller_state, buyer_state])
 
 
-def find_substitutes(model: CoalitionModel, links: np.ndarray) -> list[Substitution]:
-    """A substitute supplier for each failing link that has one (links in network order).
+def room(model: CoalitionModel) -> np.ndarray:
+    """Each firm's spare: availability x capacity - output - reserved (>= 0). Nominal
+    capacity, not alpha_max: a contract that moves for good is not carried on overtime."""
+    engine = model.engine
+    return np.maximum(
+        engine.availability * engine.capacity - engine.production - model.reserved, 0.0
+    )
 
-    Searches run in link order and share the suppliers' spare capacity: a supplier chosen by
-    one buyer has that much less to offer the next.
+
+def volume(model: CoalitionModel, links: np.ndarray) -> np.ndarray:
+    """What moving a link's order share moves: its current order, or its pre-shock flow if
+    that is larger (a share moved while the buyer orders little would overload the substitute
+    once it orders normally again)."""
+    return np.maximum(model.engine.orders_of(links), model.network.baseline_flow_of(links))
+
+
+def permitted(model: CoalitionModel) -> np.ndarray:
+    """``allowed[seller_state, buyer_state]`` now: the topology's pairs less closed borders."""
+    allowed = trade_matrix(model)
+    n = len(allowed)
+    for a in range(n):
+        for b in range(n):
+            allowed[a, b] &= not model.border_closed(a, b)
+    return allowed
+
+
+def _unsupplied_inputs(net) -> np.ndarray:
+    """Per firm slot: no active link serves it (the inputs of firms that won no contract)."""
+    active = net.link_weight > 0
+    served = np.bincount(net.link_slot, active, minlength=net.n_slots) > 0
+    return ~served & (net.slot_firm >= 0)
+
+
+def find_substitutes(model: CoalitionModel, links: np.ndarray) -> list[Substitution]:
+    """Shifts and substitutions for each failing link (links in network order).
+
+    Searches run in link order and share the makers' room: what one buyer takes, the next
+    cannot. Ties in room (within rounding) go to the lower firm index, so that both engines,
+    which round differently, choose alike.
     """
     net = model.network
     engine = model.engine
     n_states = len(net.state_codes)
-    spare = np.maximum(
-        model.parameters.alpha_max * engine.availability * engine.capacity - engine.production, 0.0
-    )
+    spare = room(model)
     scale = max(float(spare.max()), 1e-300)
-    # A maker that could not serve its own orders last week is short of inputs, and one with
-    # an input nobody supplies (a firm that won no contract) cannot produce: no help.
     active = net.link_weight > 0
-    unsupplied = np.bincount(net.link_slot, active, minlength=net.n_slots) == 0
+    # An idle firm lacks a supplier for some input; it can be wired up if every input it lacks
+    # has a maker that is up and supplied itself.
+    unsupplied = _unsupplied_inputs(net)
     firm_slots = net.slot_firm >= 0
     lacking = np.bincount(net.slot_firm[firm_slots], unsupplied[firm_slots], minlength=net.n_firms)
-    healthy = (engine.production >= (1 - 1e-9) * engine.firm_demand) & (lacking == 0)
-    eligible = healthy & (engine.availability >= 1.0) & (spare > 0)
-    # Most searches in a general shortage find nobody: skip products without a maker to offer.
+    up = engine.availability >= 1.0
+    working = up & (lacking == 0)
+    makes = np.bincount(net.firms.product[working], minlength=len(net.product_names)) > 0
+    wireable = np.ones(net.n_firms, dtype=bool)
+    needs = np.flatnonzero(unsupplied)
+    wireable_slots = makes[net.slot_product[needs]]
+    np.logical_and.at(wireable, net.slot_firm[needs], wireable_slots)
+    # A maker that could not serve its own orders last week is short of inputs: no help.
+    # Nor is one failing a customer, or failed by a supplier of its own (its idle capacity is
+    # idled by missing inputs, not free): room is only room where inputs come.
+    healthy = engine.production >= (1 - 1e-9) * engine.firm_demand
+    failing = np.flatnonzero(engine.failing_weeks_of(np.arange(engine.n_links)) > 0)
+    healthy[net.link_supplier[failing]] = False
+    buyers = net.slot_firm[net.link_slot[failing]]
+    healthy[buyers[buyers >= 0]] = False
+    eligible = healthy & up & wireable & (spare > 0)
     links = np.asarray(links)
-    offered = np.bincount(net.firms.product[eligible], minlength=len(net.product_names))
-    links = links[offered[net.firms.product[net.link_supplier[links]]] > 0]
     if len(links) == 0:
         return []
-    # Which pairs may trade now: the topology's permissions, less any closed border.
-    allowed = trade_matrix(model)
-    for a in range(n_states):
-        for b in range(n_states):
-            allowed[a, b] &= not model.border_closed(a, b)
-    # What each state's buyers know without sub-tier visibility: home makers, and makers that
-    # already supply someone in the state.
+    allowed = permitted(model)
     see_all = model.coalition.parameters.subtier_visibility
     if not see_all:
         known = np.zeros((n_states, net.n_firms), dtype=bool)
         known[net.link_buyer_state[active], net.link_supplier[active]] = True
         known[net.firms.state, np.arange(net.n_firms)] = True
-    base_need = dict(zip(links.tolist(), net.baseline_flow_of(links).tolist(), strict=True))
+    orders = volume(model, links)
     wanted_slots = np.isin(net.link_slot, net.link_slot[links]) & active
-    current: dict[int, set[int]] = {}
-    for slot, supplier in zip(
-        net.link_slot[wanted_slots], net.link_supplier[wanted_slots], strict=True
-    ):
-        current.setdefault(int(slot), set()).add(int(supplier))
-    makers_of: dict[int, np.ndarray] = {}
-    taken = np.zeros(net.n_firms, dtype=bool)
-    found = []
-    for link in links:
+    current: dict[int, list[int]] = {}
+    for k in np.flatnonzero(wanted_slots):
+        current.setdefault(int(net.link_slot[k]), []).append(int(k))
+    found: list[Substitution] = []
+    for link, order in zip(links.tolist(), orders.tolist(), strict=True):
+        need = order
+        if need <= 0 or net.link_weight[link] <= 0:
+            continue
         slot = int(net.link_slot[link])
         buyer_state = int(net.slot_state[slot])
         product = int(net.firms.product[net.link_supplier[link]])
-        if product not in makers_of:
-            makers = np.flatnonzero(net.firms.product == product)
-            makers_of[product] = makers[eligible[makers]]
-        makers = makers_of[product]
-        makers = makers[eligible[makers]]  # earlier picks may have used up some
-        if len(makers) == 0:
+        own = current.get(slot, [])
+        own_suppliers = {int(net.link_supplier[k]) for k in own}
+        # 1. The slot's other qualified suppliers, most room first.
+        others = [k for k in own if k != link and eligible[net.link_supplier[k]]]
+        others.sort(key=lambda k: (-round(spare[net.link_supplier[k]] / scale, 9), k))
+        for k in others:
+            supplier = int(net.link_supplier[k])
+            take = min(spare[supplier], need)
+            if take <= 0:
+                continue
+            spare[supplier] -= take
+            eligible[supplier] = spare[supplier] > 0
+            need -= take
+            found.append(Substitution(link, supplier, take, to_link=k))
+            if need <= 1e-12 * order:
+                break
+        if need <= 1e-12 * order:
             continue
-        mask = eligible[makers] & allowed[net.firms.state[makers], buyer_state]
+        # 2. New substitutes, most room first, until the order is covered.
+        makers = np.flatnonzero((net.firms.product == product) & eligible)
+        mask = allowed[net.firms.state[makers], buyer_state]
         if not see_all:
             mask &= known[buyer_state, makers]
-        candidates = makers[mask]
-        own = list(current.get(slot, ()))
-        taken[own] = True  # the slot's current suppliers are no substitutes
-        candidates = candidates[~taken[candidates]]
-        taken[own] = False
-        if len(candidates) == 0:
-            continue
-        # Most spare capacity wins; near-equal spares (within rounding) go to the lower index,
-        # so that both engines, which round differently, choose alike.
-        rounded = np.round(spare[candidates] / scale, 9)
-        best = int(candidates[np.lexsort((candidates, -rounded))[0]])
-        spare[best] = max(0.0, spare[best] - base_need[link])
-        eligible[best] = spare[best] > 0
-        found.append(Substitution(int(link), best))
+        candidates = [int(f) for f in makers[mask] if int(f) not in own_suppliers]
+        candidates.sort(key=lambda f: (-round(spare[f] / scale, 9), f))
+        for supplier in candidates:
+            take = min(spare[supplier], need)
+            if take <= 0:
+                continue
+            spare[supplier] -= take
+            eligible[supplier] = spare[supplier] > 0
+            need -= take
+            found.append(Substitution(link, supplier, take))
+            if need <= 1e-12 * order:
+                break
     return found
+
+
+def wire_inputs(model: CoalitionModel, firm: int) -> bool:
+    """Source each input an idle firm lacks from the permitted maker with the most room
+    (weight 1); False, and nothing wired, if some input has no such maker."""
+    net = model.network
+    slots = np.flatnonzero(_unsupplied_inputs(net) & (net.slot_firm == firm))
+    if len(slots) == 0:
+        return True
+    spare = room(model)
+    engine = model.engine
+    unsupplied = _unsupplied_inputs(net)
+    firm_slots = net.slot_firm >= 0
+    lacking = np.bincount(net.slot_firm[firm_slots], unsupplied[firm_slots], minlength=net.n_firms)
+    allowed = permitted(model)
+    working = (engine.availability >= 1.0) & (lacking == 0) & (spare > 0)
+    failing = np.flatnonzero(engine.failing_weeks_of(np.arange(engine.n_links)) > 0)
+    working[net.link_supplier[failing]] = False
+    scale = max(float(spare.max()), 1e-300)
+    state = int(net.firms.state[firm])
+    chosen = []
+    for slot in slots:
+        makers = np.flatnonzero((net.firms.product == net.slot_product[slot]) & working)
+        makers = makers[allowed[net.firms.state[makers], state]]
+        if len(makers) == 0:
+            return False
+        rounded = np.round(spare[makers] / scale, 9)
+        chosen.append(int(makers[np.lexsort((makers, -rounded))[0]]))
+    net.add_links(slots, np.array(chosen), np.ones(len(slots)))
+    return True

@@ -65,6 +65,10 @@ class ArrayEngine:
         for arrive in range(1, self.horizon):
             self.pipeline[arrive, self.lead >= arrive] = flow[self.lead >= arrive]
         self.link_open = np.ones(len(flow))  # 0..1 per link, lowered by trade disruptions
+        # Goods arrived at a closed border, waiting for it to reopen (still in transit).
+        self.held = np.zeros(len(flow))
+        self.any_held = False
+        self.lost = np.zeros(len(flow))  # this week's goods lost at a closed border
         self.failing_weeks = np.zeros(len(flow), dtype=np.int64)  # weeks a link fell short
         self.search_requests: np.ndarray | None = None  # network links to re-source
         self.any_closed = False
@@ -84,6 +88,7 @@ class ArrayEngine:
         self.ceiling = np.zeros(net.n_firms)  # alpha x availability x capacity
         self.used = np.zeros(nfs)  # inputs used up, per firm slot
         self.shipped = np.zeros(len(flow))  # per link
+        self.arrived = np.zeros(len(flow))  # per link: what crossed into the buyer's stock
         self.delivered = np.zeros(n_state_slots)  # end items arriving at the states
         self.served = np.zeros(n_state_slots)  # what the forces received
         # Services (ship repair...): ships in maintenance per service slot (core/services.py).
@@ -139,6 +144,8 @@ class ArrayEngine:
             "backlog": by_network_link(self.backlog),
             "in_transit": by_network_link(self.in_transit),
             "link_open": by_network_link(self.link_open, 1.0),
+            "held": by_network_link(self.held),
+            "lost": by_network_link(self.lost),
             "failing_weeks": by_network_link(self.failing_weeks),
         }
         # Shipments by weeks until arrival (1 .. horizon - 1), per network link.
@@ -242,24 +249,44 @@ class ArrayEngine:
             self.pipeline[(week + lead) % self.horizon, start:stop] = shipped[start:stop]
         row = week % self.horizon
         arrived = self.pipeline[row]  # a view, cleared once booked
+        if self.any_closed or self.any_held:
+            # At a closed border goods stop: they wait there (still in transit) or are lost.
+            at_border = arrived + self.held
+            passing = at_border * self.link_open
+            stopped = at_border - passing
+            if self.parameters.closed_border_transit == "lost":
+                self.lost = stopped
+                self.in_transit -= stopped
+            else:
+                self.held = stopped
+                self.any_held = bool(np.any(stopped > 0))
+            arrived[:] = passing
+        elif self.lost.any():
+            self.lost = np.zeros_like(self.lost)
         self.in_transit += shipped
         self.in_transit -= arrived
         received = np.bincount(self.slot, arrived, minlength=self.n_slots)
+        self.arrived = arrived.copy()  # per link, this week (the pipeline row is reused)
         arrived[:] = 0.0
         self.stock += received[: self.n_firm_slots]
         self.delivered = received[self.n_firm_slots :]
 
     def _ordering(self) -> None:
-        """Expected demand plus closing the stock and supply-line gaps over tau."""
+        """Expected use plus closing the stock gap and beta x the supply-line gap over tau
+        (Sterman 1989). The supply line is what is in transit plus what the slot's suppliers
+        still owe it (their backlog to it), so an order not yet filled is not ordered again."""
         d = self.parameters
         due = np.bincount(
             self.supplier, self.order + self.backlog / d.adjustment_time, minlength=self.n_firms
         )
         expected = np.minimum(due, self.ceiling)
         need = self.slot_coef * expected[self.slot_firm]
-        transit = np.bincount(self.slot, self.in_transit, minlength=self.n_slots)
-        transit = transit[: self.n_firm_slots]
-        gap = d.target_cover_weeks * need - self.stock + self.mean_lead * need - transit
+        supply_line = np.bincount(self.slot, self.in_transit + self.backlog, minlength=self.n_slots)
+        supply_line = supply_line[: self.n_firm_slots]
+        gap = d.target_cover_weeks * need - self.stock
+        gap += d.supply_line_weight * (self.mean_lead * need - supply_line)
+        if d.destocking == "none":
+            gap = np.maximum(gap, 0.0)
         slot_order = np.maximum(0.0, need + gap / d.adjustment_time)
         self.order[: self.n_firm_links] = self.firm_link_weight * slot_order[self.firm_link_slot]
 
@@ -267,10 +294,24 @@ class ArrayEngine:
         """Overproduction rises under scarcity, relaxes otherwise; a firm short of capacity for
         long enough orders more, which arrives after the build lag."""
         d = self.parameters
-        short = self.firm_demand > self.ceiling * (1 + 1e-9)  # a margin for rounding noise
-        target = np.where(short, d.alpha_max, 1.0)
-        self.alpha += (target - self.alpha) / d.alpha_time
-        self.short_weeks = np.where(short, self.short_weeks + 1, 0)
+        demand, ceiling = self.firm_demand, self.ceiling
+        short = demand > ceiling * (1 + 1e-9)  # a margin for rounding noise
+        # Scarcity: the share of what the firm is asked that its ceiling cannot make. Alpha
+        # rises at scarcity / alpha_time of the way to alpha_max, relaxes 1 / alpha_time of the
+        # way to 1 once scarcity is gone (Hallegatte 2014; BoARIO's overproduction rule).
+        scarcity = np.zeros_like(demand)
+        np.divide(demand - ceiling, demand, out=scarcity, where=short)
+        step = (
+            np.where(short, (d.alpha_max - self.alpha) * scarcity, 1.0 - self.alpha) / d.alpha_time
+        )
+        # A firm that is down adapts nothing: alpha and its investment clock wait (a firm
+        # partly down works overtime on what is left, but orders no capacity meanwhile).
+        down = self.availability <= 0.0
+        self.alpha += np.where(down, 0.0, step)
+        partial = self.availability < 1.0
+        self.short_weeks = np.where(
+            partial, self.short_weeks, np.where(short, self.short_weeks + 1, 0)
+        )
         invest = (self.short_weeks >= d.investment_decision_weeks) & (self.on_order == 0)
         if d.investment_share > 0 and invest.any():
             amount = np.where(invest, d.investment_share * self.network.firms.capacity, 0.0)
@@ -339,8 +380,9 @@ class ArrayEngine:
         p = self.n_products
         nfl = self.n_firm_links
         production, ceiling = self.production, self.ceiling
-        by_product = np.zeros((4, p))
-        for row, values in enumerate((self.shipped, self.in_transit, self.backlog, self.order)):
+        by_product = np.zeros((5, p))
+        rows = (self.shipped, self.in_transit, self.backlog, self.order, self.lost)
+        for row, values in enumerate(rows):
             by_product[row, self.product_of_segment] = np.add.reduceat(values, self.product_starts)
         firm_slot_product = self.firm_slot_product
         recorder.record(
@@ -358,6 +400,7 @@ class ArrayEngine:
                 "consumed": np.bincount(firm_slot_product, self.used, minlength=p),
                 "stock": np.bincount(firm_slot_product, self.stock, minlength=p),
                 "in_transit": by_product[1],
+                "lost_in_transit": by_product[4],
                 "backlog": by_product[2],
                 "orders": by_product[3],
                 "alpha_mean": self.alpha.mean(),
@@ -380,6 +423,17 @@ class ArrayEngine:
         position = np.empty_like(self.link_order)
         position[self.link_order] = np.arange(len(self.link_order))
         return self.failing_weeks[position[links]]
+
+    @property
+    def n_links(self) -> int:
+        """Links this engine runs (the network may have just added some)."""
+        return len(self.link_order)
+
+    def orders_of(self, links: np.ndarray) -> np.ndarray:
+        """This week's order on each of these links (network order)."""
+        position = np.empty_like(self.link_order)
+        position[self.link_order] = np.arange(len(self.link_order))
+        return self.order[position[links]]
 
     def set_availability(self, availability: np.ndarray) -> None:
         """Per-firm share of capacity available (1 = up, 0 = down)."""

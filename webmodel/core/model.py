@@ -20,7 +20,7 @@ from webmodel.coalition.disruptions import (
 )
 from webmodel.coalition.network import Network
 from webmodel.coalition.parameters import keyword_parameters, split_arguments
-from webmodel.coalition.resourcing import find_substitutes
+from webmodel.coalition.resourcing import find_substitutes, room, volume, wire_inputs
 from webmodel.coalition.scenario import Scenario, load_scenario
 from webmodel.coalition.topology import build_network
 from webmodel.core.agents import Firm, State
@@ -132,7 +132,11 @@ class CoalitionModel(mesa.Model):
         )
         self.disruptions: list[ScheduledDisruption] = []
         self.pending_substitutions: dict[int, list] = {}
+        self.reserved = np.zeros(network.n_firms)  # room held for pending substitutions
+        # Volume shifted to other qualified suppliers: (from link, to link, weight moved).
+        self.shifts: list[tuple[int, int, float]] = []
         self.substitutions: list[tuple[int, int, int, int]] = []  # (week, old, new, supplier)
+        self.shift_log: list[tuple[int, int, int, int]] = []  # (week, from, to link, supplier)
         for d in [*scenario.disruptions, *(disruptions or [])]:
             self.add_disruption(d)
 
@@ -146,37 +150,107 @@ class CoalitionModel(mesa.Model):
         """One week: the engine's phases (webmodel.core.phases.PHASES), re-sourcing searching
         through this model."""
         self.week += 1
+        if self.shifts:
+            self._return_shifts()
         demand = self.final_demand(self.week)
         self.engine.step(self.week, demand, self.recorder, search=self._resourcing_search)
 
     # --- re-sourcing (the engines' resourcing phase, and its qualification event) -----------
     def _resourcing_search(self, links: np.ndarray) -> None:
-        """Buyers failed for resourcing_weeks pick substitutes, who ship once qualified."""
+        """Buyers failed for resourcing_weeks plan what moves where (resourcing.py): shifts to
+        their other qualified suppliers happen next week, new substitutes ship once qualified;
+        the room either needs is reserved until then."""
         found = find_substitutes(self, links)
         if not found:
             return
-        due = self.week + self.coalition.parameters.qualification_weeks
-        self.pending_substitutions.setdefault(due, []).extend(found)
-        self.schedule_event(self._resourcing_qualification, at=due - 0.5)
+        qualified = self.week + self.coalition.parameters.qualification_weeks
+        for due in sorted({self.week + 1 if sub.to_link >= 0 else qualified for sub in found}):
+            subs = [s for s in found if (self.week + 1 if s.to_link >= 0 else qualified) == due]
+            if due not in self.pending_substitutions:
+                self.schedule_event(self._resourcing_qualification, at=due - 0.5)
+            self.pending_substitutions.setdefault(due, []).extend(subs)
+        for sub in found:
+            self.reserved[sub.supplier] += sub.amount
 
     def _resourcing_qualification(self) -> None:
-        """Substitutes due this week take over the failing links' orders (a Mesa event half a
-        week before the week's step, like a disruption's change)."""
+        """Shifts and substitutions due this week move what their supplier can carry now (a
+        Mesa event half a week before the week's step, like a disruption's change)."""
         due = self.week + 1
         subs = self.pending_substitutions.pop(due, [])
-        failing = self.engine.failing_weeks_of(np.array([sub.link for sub in subs], dtype=int))
-        moves: dict[int, int] = {}
-        for sub, weeks in zip(subs, failing, strict=True):
-            # Switch only if the old supplier is still failing and nobody moved the orders yet.
-            if weeks > 0 and self.network.link_weight[sub.link] > 0 and sub.link not in moves:
-                moves[sub.link] = sub.supplier
-        if not moves:
+        if not subs:
             return
-        new_links = self.network.move_orders_many(list(moves.items()))
-        for (old, supplier), new in zip(moves.items(), new_links, strict=True):
-            self.substitutions.append((due, old, new, supplier))
+        for sub in subs:
+            self.reserved[sub.supplier] -= sub.amount
+        self.reserved = np.maximum(self.reserved, 0.0)
+        links = np.array([sub.link for sub in subs], dtype=int)
+        failing = self.engine.failing_weeks_of(links)
+        orders = volume(self, links)
+        spare = room(self)
+        n_links = self.network.n_links
+        moved: dict[int, float] = {}  # share of each link's weight moved in this batch
+        shifts, moves = [], []
+        for sub, weeks, order in zip(subs, failing, orders, strict=True):
+            # Only while the old supplier is still failing and the link still orders.
+            if weeks <= 0 or self.network.link_weight[sub.link] <= 0 or order <= 0:
+                continue
+            if sub.to_link < 0 and not wire_inputs(self, sub.supplier):
+                continue
+            carry = min(sub.amount, spare[sub.supplier])
+            share = min(carry / order, 1.0 - moved.get(sub.link, 0.0))
+            if share <= 0:
+                continue
+            spare[sub.supplier] -= carry
+            moved[sub.link] = moved.get(sub.link, 0.0) + share
+            if sub.to_link >= 0:
+                shifts.append((sub.link, sub.to_link, share, sub.supplier))
+            else:
+                moves.append((sub.link, sub.supplier, share))
+        if not shifts and not moves:
+            if self.network.n_links != n_links:  # an idle firm's inputs were wired
+                self.engine.rewire(self.network, self.week)
+                self._apply_disruptions()
+            return
+        # Shares are of each link's weight before this batch.
+        weight = self.network.link_weight.copy()
+        for link, target, share, supplier in shifts:
+            self.network.link_weight[target] += weight[link] * share
+            self.network.link_weight[link] -= weight[link] * share
+            self.shift_log.append((due, link, target, supplier))
+            self.shifts.append((link, target, weight[link] * share))
+        if moves:
+            before = self.network.link_weight.copy()
+            self.network.link_weight[:] = weight
+            new_links = self.network.move_orders_many(moves)
+            # move_orders_many took the moved weight off `weight`; keep the shifts' changes too.
+            taken = weight - self.network.link_weight[: len(weight)]
+            self.network.link_weight[: len(weight)] = before - taken
+            for (old, supplier, _), new in zip(moves, new_links, strict=True):
+                self.substitutions.append((due, old, new, supplier))
+        np.maximum(self.network.link_weight, 0.0, out=self.network.link_weight)
         self.engine.rewire(self.network, self.week)
         self._apply_disruptions()
+
+    def _return_shifts(self) -> None:
+        """Volume shifted away from a supplier goes back once it is wholly up and serves all
+        its orders again: the buyer's contract with it stands (a shift is a stop-gap, not a
+        new contract; a new substitute's is)."""
+        engine, net = self.engine, self.network
+        supplier = net.link_supplier
+        back, kept = [], []
+        for source, target, weight in self.shifts:
+            firm = supplier[source]
+            healthy = engine.production[firm] >= (1 - 1e-9) * engine.firm_demand[firm]
+            (back if engine.availability[firm] >= 1.0 and healthy else kept).append(
+                (source, target, weight)
+            )
+        if not back:
+            return
+        self.shifts = kept
+        for source, target, weight in back:
+            amount = min(weight, net.link_weight[target])
+            net.link_weight[target] -= amount
+            net.link_weight[source] += amount
+        self.engine.rewire(net, self.week - 1)
 
     def run(self, steps: int | None = None) -> CoalitionModel:
         """Step until ``steps`` weeks (default: the planned horizon) have been simulated."""

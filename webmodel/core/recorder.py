@@ -19,6 +19,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "consumed": ("product", "units used up as inputs this week"),
     "stock": ("product", "input stock held by buyers at the end of the week"),
     "in_transit": ("product", "units shipped and not yet arrived at the end of the week"),
+    "lost_in_transit": (
+        "product",
+        "units lost at a closed border this week (closed_border_transit = lost)",
+    ),
     "backlog": ("product", "orders placed with makers of the product and not yet filled"),
     "orders": ("product", "new orders placed with makers of the product this week"),
     "alpha_mean": ("scalar", "mean overproduction factor over firms"),

@@ -36,9 +36,11 @@ class RefLink:
         self.deliverable = 0.0
         self.shipped = 0.0  # this week
         self.shipments: list[list[float]] = [[week, flow] for week in range(1, lead + 1)]
+        self.held = 0.0  # arrived at a closed border, waiting for it to reopen
+        self.lost = 0.0  # this week's goods lost at a closed border
 
     def in_transit(self) -> float:
-        return sum(amount for _, amount in self.shipments)
+        return sum(amount for _, amount in self.shipments) + self.held
 
 
 class RefSlot:
@@ -165,6 +167,13 @@ class ReferenceEngine:
             self.links.append(link)
         for link, weight in zip(self.links, network.link_weight, strict=True):
             link.weight = float(weight)
+
+    @property
+    def n_links(self) -> int:
+        return len(self.links)
+
+    def orders_of(self, links: np.ndarray) -> np.ndarray:
+        return np.array([self.links[int(k)].order for k in links])
 
     def failing_weeks_of(self, links: np.ndarray) -> np.ndarray:
         return np.array([self.links[int(k)].failing_weeks for k in links], dtype=np.int64)
@@ -294,18 +303,26 @@ class ReferenceEngine:
                 self.shipped[firm.product] += link.shipped
         for slot in self.slots:
             slot.received = 0.0
+        lose = self.parameters.closed_border_transit == "lost"
         for link in self.links:
             arriving = [s for s in link.shipments if s[0] == week]
             link.shipments = [s for s in link.shipments if s[0] != week]
+            at_border = link.held
             for _, amount in arriving:
-                link.slot.received += amount
+                at_border += amount
+            # A closed border stops what reaches it: it waits there, or is lost.
+            passing = at_border * link.open
+            stopped = at_border - passing
+            link.held, link.lost = (0.0, stopped) if lose else (stopped, 0.0)
+            link.slot.received += passing
         for firm in self.firms:
             for slot in firm.inputs:
                 slot.stock += slot.received
 
     def _ordering(self) -> None:
         """On the orders each firm received this week (not the ones its customers are placing
-        right now)."""
+        right now). The supply line of a slot is what is in transit to it plus what its
+        suppliers still owe it (backlog); its gap counts with weight beta (Sterman 1989)."""
         d = self.parameters
         for firm in self.firms:
             ceiling = firm.alpha * firm.availability * firm.capacity
@@ -313,10 +330,12 @@ class ReferenceEngine:
             expected = min(firm.orders_received + backlog / d.adjustment_time, ceiling)
             for slot in firm.inputs:
                 need = slot.coef * expected
-                transit = sum(link.in_transit() for link in slot.links)
-                gap = (d.target_cover_weeks * need - slot.stock) + (
-                    slot.mean_lead() * need - transit
+                supply_line = sum(link.in_transit() + link.backlog for link in slot.links)
+                gap = (d.target_cover_weeks * need - slot.stock) + d.supply_line_weight * (
+                    slot.mean_lead() * need - supply_line
                 )
+                if d.destocking == "none":
+                    gap = max(gap, 0.0)
                 order = max(0.0, need + gap / d.adjustment_time)
                 for link in slot.links:
                     link.order = link.weight * order
@@ -327,9 +346,14 @@ class ReferenceEngine:
         for firm in self.firms:
             ceiling = firm.alpha * firm.availability * firm.capacity
             short = firm.demand > ceiling * (1 + 1e-9)
-            target = d.alpha_max if short else 1.0
-            firm.alpha = firm.alpha + (target - firm.alpha) / d.alpha_time
-            firm.short_weeks = firm.short_weeks + 1 if short else 0
+            if firm.availability > 0.0:  # a firm that is down keeps its alpha
+                if short:
+                    scarcity = (firm.demand - ceiling) / firm.demand
+                    firm.alpha += (d.alpha_max - firm.alpha) * scarcity / d.alpha_time
+                else:
+                    firm.alpha += (1.0 - firm.alpha) / d.alpha_time
+            if firm.availability >= 1.0:  # the investment clock waits while it is (partly) down
+                firm.short_weeks = firm.short_weeks + 1 if short else 0
             if (
                 d.investment_share > 0
                 and firm.short_weeks >= d.investment_decision_weeks
@@ -403,7 +427,9 @@ class ReferenceEngine:
         transit = [0.0] * self.n_products
         backlog = [0.0] * self.n_products
         orders = [0.0] * self.n_products
+        lost = [0.0] * self.n_products
         for link in self.links:
+            lost[link.supplier.product] += link.lost
             transit[link.supplier.product] += link.in_transit()
             backlog[link.supplier.product] += link.backlog
             orders[link.supplier.product] += link.order
@@ -420,6 +446,7 @@ class ReferenceEngine:
                 "consumed": self.consumed,
                 "stock": stock,
                 "in_transit": transit,
+                "lost_in_transit": lost,
                 "backlog": backlog,
                 "orders": orders,
                 "alpha_mean": sum(f.alpha for f in self.firms) / len(self.firms),

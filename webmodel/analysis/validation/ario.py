@@ -7,8 +7,9 @@ baseline link flows, so supplier shares are identical and fixed (BoARIO ``order_
 than "alt" keeps them fixed). Matched parameters: inventory cover (``main_inv_dur`` =
 ``target_cover_weeks``), inventory restoration time (``inventory_restoration_tau`` =
 ``adjustment_time``), ``alpha_max``, ``alpha_tau`` = ``alpha_time``; BoARIO's psi = 1 / cover, so
-that a firm is held back by its stock only when it runs out (this model's Leontief rule); no
-reconstruction, no investment, no re-sourcing.
+that a firm is held back by its stock only when it runs out (this model's Leontief rule); the
+stock gap floored at 0 as in ARIO (``destocking = "none"``); no reconstruction, no investment, no
+re-sourcing.
 
 Shocks: one firm (region BBB's intermediate-goods maker) loses a share s of its capacity for
 d weeks, s in 10-100 %, d in 2-16 weeks. Both sides report, over weeks t0 .. T:
