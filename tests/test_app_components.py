@@ -4,7 +4,11 @@ components rendered with ``solara.render`` and driven by clicking their widgets.
 from __future__ import annotations
 
 import inspect
+import io
+import json
 import time
+import tomllib
+from importlib import resources
 from pathlib import Path
 
 import ipyvuetify as v
@@ -14,19 +18,24 @@ import solara
 
 from webmodel.app import assets
 from webmodel.app.charts import ComparisonCharts, nice_ceiling
+from webmodel.app.export import figure_bytes, series_csv, series_parquet, to_toml, view_toml
 from webmodel.app.network_view import NetworkView, shared_layouts
 from webmodel.app.page import Page, format_metric
 from webmodel.app.pair import (
+    UPLOADED_SCENARIO,
     ModelPair,
     Settings,
     SettingsError,
     default_form,
     levers,
+    load_named_scenario,
     parse_form,
+    parse_uploaded_scenario,
 )
 from webmodel.cli import app as app_command
 from webmodel.cli import build_parser
-from webmodel.coalition.scenario import Parameters
+from webmodel.coalition.scenario import Parameters, ScenarioError, load_scenario
+from webmodel.core.labels import difference_in_words, disruption_in_words
 from webmodel.core.model import CoalitionModel
 
 PNG = b"\x89PNG"
@@ -318,8 +327,15 @@ def test_every_disruption_button_hits_both_models() -> None:
         click(rc, label)
         assert any("scheduled in both models" in a for a in alerts(rc)), (label, alerts(rc))
     click(rc, "Step")
-    kinds = [line.split(":")[0] for line in text_of(rc, "webmodel-disruption")]
-    assert kinds == ["assembly", "state", "product", "random", "targeted", "cyber"]
+    starts = [line.split(",")[0] for line in text_of(rc, "webmodel-disruption")]
+    assert starts == [
+        "USA end-item assembly down",
+        "KOR cut off (no trade across its borders)",
+        "Propellant charge production down",
+        "A random 20 % of firms down",
+        "The 20 % most central firms down",
+        "A cyber outage at IT vendors serving about 20 % of firms",
+    ]
 
 
 def test_a_seed_typed_as_text_gives_a_message_not_a_crash() -> None:
@@ -352,12 +368,200 @@ def test_impossible_values_give_messages() -> None:
     assert any("whole numbers of weeks" in a for a in alerts(rc)), alerts(rc)
 
 
-def test_a_missing_scenario_file_gives_a_message(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["/etc/passwd", "~", "../default.toml", "other file..."])
+def test_the_app_never_opens_a_typed_path(name: str, monkeypatch) -> None:
+    opened: list = []
+    real_open = Path.open
+
+    def spy(self, *args, **kwargs):
+        opened.append(str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", spy)
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: opened.append(str(self)) or "")
+    with pytest.raises(SettingsError) as caught:
+        parse_form({**default_form(), "scenario": name})
+    assert caught.value.problems == {"scenario": "scenario: not one of the built-in scenarios"}
+    with pytest.raises(ScenarioError, match="not one of the built-in scenarios"):
+        load_named_scenario(name)
+    assert not [p for p in opened if "passwd" in p or p.startswith("..") or p == "~"]
+
+
+def test_the_form_has_no_path_field() -> None:
     rc = render_app()
-    rc.find(v.Select, label="scenario").widget.v_model = "other file..."
-    rc.find(v.TextField, label="scenario file (TOML)").widget.v_model = str(tmp_path / "no.toml")
+    labels = [w.label for w in rc.find(v.TextField).widgets]
+    assert not [label for label in labels if "file" in (label or "").lower()], labels
+    assert "other file..." not in rc.find(v.Select, label="scenario").widget.items
+
+
+@pytest.fixture
+def drops(monkeypatch) -> list:
+    """The page's FileDrop callbacks (the browser's side of a drop needs a front end; the
+    browser test drops a real file)."""
+    found: list = []
+
+    def file_drop(label: str = "", on_file=None, lazy: bool = True, **_):
+        found.append(on_file)
+        return solara.Text(label)
+
+    monkeypatch.setattr(solara, "FileDrop", file_drop)
+    return found
+
+
+def _upload(drops: list, data: bytes, name: str = "mine.toml", file_obj=None) -> None:
+    """Drop a file as Solara hands it over (lazy: the bytes are read on demand)."""
+    drops[-1]({"name": name, "size": len(data), "file_obj": file_obj or io.BytesIO(data)})
+
+
+def _default_text() -> str:
+    return resources.files("webmodel.coalition.scenarios").joinpath("default.toml").read_text()
+
+
+def test_a_good_upload_is_offered_and_builds(drops) -> None:
+    rc = render_app()
+    _upload(drops, _default_text().replace('name = "', 'name = "uploaded ', 1).encode())
+    assert any("Uploaded scenario accepted" in a for a in alerts(rc)), alerts(rc)
+    assert rc.find(v.Select, label="scenario").widget.v_model == UPLOADED_SCENARIO
     click(rc, "Build models")
-    assert any("no such file" in a for a in alerts(rc)), alerts(rc)
+    assert any("Built" in a for a in alerts(rc)), alerts(rc)
+
+
+def test_a_bad_upload_names_the_field_and_hides_the_file(drops) -> None:
+    rc = render_app()
+    text = _default_text().replace('hub = "USA"', 'hub = "SECRET_TOKEN_abc123"')
+    assert "SECRET_TOKEN" in text
+    _upload(drops, text.encode())
+    shown = " ".join(alerts(rc)) + " ".join(
+        w.children[0] for w in rc.find(v.Html, class_="webmodel-upload-error").widgets
+    )
+    assert "hub" in shown and "not one of the states" in shown, shown
+    assert "SECRET" not in shown
+    assert rc.find(v.Select, label="scenario").widget.v_model == "default"
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"x" * 50_000_000, "MB is more than the 1 MB limit"),
+        (b"\xff\xfe hub = 1", "not UTF-8"),
+        (b"hub = = SECRET", "not valid TOML at line 1"),
+        (b"a = " + b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'name = "x"\nsecret = "TOKEN123"', "unknown"),
+    ],
+)
+def test_uploads_are_capped_parsed_in_memory_and_redacted(data: bytes, problem: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(ScenarioError) as caught:
+        parse_uploaded_scenario(data)
+    text = "; ".join(caught.value.problems)
+    assert problem in text, text
+    assert "SECRET" not in text and "TOKEN123" not in text
+    assert time.monotonic() - started < 5
+
+
+def test_a_50_mb_upload_is_refused_unread(drops) -> None:
+    class Unreadable(io.BytesIO):
+        def read(self, *args):
+            raise AssertionError("a file over the cap must not be read")
+
+    rc = render_app()
+    drops[-1]({"name": "big.toml", "size": 50_000_000, "file_obj": Unreadable()})
+    assert any("50.0 MB is more than the 1 MB limit" in a for a in alerts(rc)), alerts(rc)
+
+
+def test_an_uploaded_scenario_with_too_many_firms_is_refused() -> None:
+    text = _default_text()
+    tomlish = tomllib.loads(text)
+    tomlish["firms"][0]["count"] = 10**7
+    with pytest.raises(ScenarioError, match="firms: the file's firm groups hold"):
+        parse_uploaded_scenario(to_toml(tomlish).encode())
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**63), "1.5"])
+def test_a_bad_seed_is_named(seed: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_form({**default_form(), "seed": seed})
+    assert set(caught.value.problems) == {"seed"}
+    assert caught.value.problems["seed"].startswith("seed must be a whole number")
+
+
+# --- explaining and taking away --------------------------------------------------------------
+
+
+def test_disruptions_in_words() -> None:
+    from webmodel.coalition.disruptions import parse_disruption
+
+    cases = {
+        "assembly:USA@12+8": "USA end-item assembly down, weeks 12–19",
+        "state:KOR@10+20~4": "KOR cut off (no trade across its borders), weeks 10–29, back over 4",
+        "random:0.2@10+1": "A random 20 % of firms down, week 10",
+        "product:tnt:KOR@10+8:s=0.5": "Tnt in KOR production down, weeks 10–17, losing 50 %",
+        "border:USA-KOR@3+2": "Trade between USA and KOR frozen, weeks 3–4",
+    }
+    for spec, words in cases.items():
+        assert disruption_in_words(parse_disruption(spec)).startswith(words), spec
+
+
+def test_difference_in_words_has_sign_and_meaning() -> None:
+    assert difference_in_words("fill_rate", 0.60, 0.70) == (
+        "fill rate: web − hub = +10.0 points (web is better)"
+    )
+    assert difference_in_words("loss_area", 2.0, 3.5).endswith("+1.5 weeks (web is worse)")
+    assert difference_in_words("time_to_recover", 4, 4).endswith("= 0 weeks (the same)")
+    assert "not comparable" in difference_in_words("time_to_recover", None, 3)
+
+
+def test_page_explains_metrics_and_lists_disruptions_in_words() -> None:
+    rc = render_app()
+    click(rc, "+10 weeks")
+    click(rc, "Hub assembly (USA)")
+    click(rc, "Step")
+    tips = [w.children for w in rc.find(v.Tooltip).widgets]
+    assert tips  # the definitions are on hover
+    labels = text_of(rc, "metric-label-loss_area")
+    assert labels == ["loss area (weeks) ⓘ"] * 2
+    assert text_of(rc, "webmodel-disruption") == ["USA end-item assembly down, weeks 11–18"]
+    difference = text_of(rc, "difference-fill_rate")
+    assert difference[0].startswith("fill rate: production-web − hub-and-spokes = ")
+
+
+def test_downloads_load_and_reproduce_the_view(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    pair = ModelPair(Settings(steps=30))
+    pair.step(11)
+    pair.inject("assembly", "USA", 6, 2)
+    pair.step(9)
+    table = pq.read_table(io.BytesIO(series_parquet(pair)))
+    assert table.num_rows == 2 * 20
+    meta = table.schema.metadata
+    assert b"git_commit" in meta and b"params" in meta
+    params = json.loads(meta[b"params"])
+    assert [p["web_ness"] for p in params] == [0.0, 1.0]
+    csv = series_csv(pair).decode()
+    assert csv.startswith("# webmodel_version: ")
+    assert '"wiring","web_ness","step"' in csv
+
+    view = tmp_path / "view.toml"
+    view.write_text(view_toml(pair, str(view)))
+    scenario = load_scenario(view)
+    assert [d.spec for d in scenario.disruptions] == ["assembly:USA@12+6~2"]
+    # Rebuilt from the file, each side gives the app's numbers.
+    for w, model in zip(pair.settings.web_ness, pair.models, strict=True):
+        again = CoalitionModel(
+            scenario=scenario, web_ness=w, surge=pair.settings.surge, steps=30, rng=1
+        )
+        for _ in range(20):
+            again.step()
+        np.testing.assert_allclose(again.series("delivered"), model.series("delivered"))
+
+
+def test_figures_download_as_svg_and_png(pair: ModelPair) -> None:
+    charts = ComparisonCharts(pair.models, pair.labels, pair.horizon)
+    charts.update()
+    svg = figure_bytes(charts.figures[1], "svg")
+    assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg
+    assert figure_bytes(charts.figures[1], "png").startswith(PNG)
 
 
 def test_play_runs_until_paused() -> None:
