@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import solara
 
-from webmodel.app import assets
+from webmodel.app import assets, upload
 from webmodel.app.charts import ComparisonCharts, nice_ceiling
 from webmodel.app.export import figure_bytes, series_csv, series_parquet, to_toml, view_toml
 from webmodel.app.network_view import NetworkView, shared_layouts
@@ -400,11 +400,11 @@ def drops(monkeypatch) -> list:
     browser test drops a real file)."""
     found: list = []
 
-    def file_drop(label: str = "", on_file=None, lazy: bool = True, **_):
+    def picker(on_file, **_):
         found.append(on_file)
-        return solara.Text(label)
+        return solara.Text("picker")
 
-    monkeypatch.setattr(solara, "FileDrop", file_drop)
+    monkeypatch.setattr(upload, "ScenarioFileInput", picker)
     return found
 
 

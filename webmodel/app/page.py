@@ -23,8 +23,10 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import solara
+from solara.widgets import VegaLite
 
 from webmodel.analysis.palette import DOWN, wiring_colours
+from webmodel.app import upload
 from webmodel.app.assets import configure_solara
 from webmodel.app.charts import ComparisonCharts
 from webmodel.app.export import figure_bytes, series_csv, series_parquet, view_toml
@@ -44,6 +46,7 @@ from webmodel.app.pair import (
     scenario_choices,
     upload_too_big,
 )
+from webmodel.app.vega import ChartSpecs
 from webmodel.coalition.scenario import ScenarioError
 from webmodel.core.labels import METRICS, difference_in_words, disruption_in_words
 
@@ -432,11 +435,12 @@ def ScenarioUpload(
 ) -> None:
     """Drop a scenario TOML here; it is read in memory and validated, never saved."""
     with solara.Column(gap="0px", classes=["webmodel-upload"]):
-        solara.FileDrop(
-            label=f"Drop a scenario .toml here (at most {MAX_UPLOAD_BYTES // 1000} kB)",
-            on_file=lambda file: accept_upload(file, form, errors, message),
-            lazy=True,
+        solara.Text(
+            f"or upload a scenario file (.toml, at most {MAX_UPLOAD_BYTES // 1000} kB; "
+            "read in memory, never saved)",
+            style={"font-size": "80%", "color": "#555"},
         )
+        upload.ScenarioFileInput(on_file=lambda file: accept_upload(file, form, errors, message))
         problem = errors.value.get("scenario")
         if problem:
             solara.Text(problem, classes=["webmodel-upload-error"], style={"color": DOWN})
@@ -527,22 +531,29 @@ def NetworkImage(pair: ModelPair, view: NetworkView, frame: int) -> None:
 
 @solara.component
 def Charts(pair: ModelPair, frame: int) -> None:
-    charts = solara.use_memo(
-        lambda: ComparisonCharts(pair.models, pair.labels, pair.horizon), [pair]
-    )
+    """Vector charts with hover (Vega-Lite, drawn by the browser); see webmodel.app.vega."""
+    specs = solara.use_memo(lambda: ChartSpecs(pair.models, pair.labels, pair.horizon), [pair])
 
-    def draw() -> list[bytes]:
+    def build() -> list[dict[str, Any]]:
         with pair.lock:
-            return charts.pngs()
+            return specs.specs()
 
-    deliveries, performance, backlog = solara.use_memo(draw, [charts, frame])
+    *deliveries, performance, backlog = solara.use_memo(build, [specs, frame])
+    names = [f"deliveries-{k}" for k in range(len(deliveries))]
     with solara.Columns([1, 1]):
-        solara.Image(deliveries, width="100%", classes=["webmodel-chart-deliveries"])
-        solara.Image(performance, width="100%", classes=["webmodel-chart-performance"])
+        for name, spec in zip(names, deliveries, strict=True):
+            VegaChart(spec, name)
     with solara.Columns([1, 1]):
-        solara.Image(backlog, width="100%", classes=["webmodel-chart-backlog"])
-        Disruptions(pair, frame)
-    ChartDownloads(pair, charts)
+        VegaChart(performance, "performance")
+        VegaChart(backlog, "backlog")
+    Disruptions(pair, frame)
+    ChartDownloads(pair)
+
+
+@solara.component
+def VegaChart(spec: dict[str, Any], name: str) -> None:
+    with solara.Div(classes=["webmodel-chart", f"webmodel-chart-{name}"]):
+        VegaLite.element(spec=spec)
 
 
 @solara.component
@@ -566,13 +577,17 @@ def _stem(pair: ModelPair) -> str:
 
 
 @solara.component
-def ChartDownloads(pair: ModelPair, charts: ComparisonCharts) -> None:
-    """The charts as files (drawn when pressed, at the current week)."""
+def ChartDownloads(pair: ModelPair) -> None:
+    """The charts as files (drawn with matplotlib when pressed, at the current week)."""
     names = ("deliveries", "performance", "backlog")
+    kept: dict[str, ComparisonCharts] = solara.use_memo(dict, [pair])  # built on first press
 
     def figure(k: int, fmt: str) -> Callable[[], bytes]:
         def data() -> bytes:
             with pair.lock:
+                if "charts" not in kept:
+                    kept["charts"] = ComparisonCharts(pair.models, pair.labels, pair.horizon)
+                charts = kept["charts"]
                 charts.update()
                 return figure_bytes(charts.figures[k], fmt)
 
