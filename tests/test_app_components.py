@@ -519,7 +519,7 @@ def test_page_explains_metrics_and_lists_disruptions_in_words() -> None:
     tips = [w.children for w in rc.find(v.Tooltip).widgets]
     assert tips  # the definitions are on hover
     labels = text_of(rc, "metric-label-loss_area")
-    assert labels == ["loss area (weeks) ⓘ"] * 2
+    assert labels == ["loss area (weeks)"] * 2
     assert text_of(rc, "webmodel-disruption") == ["USA end-item assembly down, weeks 11–18"]
     difference = text_of(rc, "difference-fill_rate")
     assert difference[0].startswith("fill rate: production-web − hub-and-spokes = ")

@@ -498,9 +498,15 @@ def MetricCard(
                 value = format_metric(name, metrics.get(name), shocked) if week else "–"
                 with solara.Tooltip(meta.definition), solara.Column(gap="0px"):
                     solara.Text(
-                        f"{meta.label} ({meta.unit}) ⓘ",
+                        f"{meta.label} ({meta.unit})",
                         classes=[f"metric-label-{name}"],
-                        style={"font-size": "80%", "color": "#555"},
+                        # dotted: hover for the definition
+                        style={
+                            "font-size": "85%",
+                            "color": "#444",
+                            "text-decoration": "underline dotted",
+                            "cursor": "help",
+                        },
                     )
                     solara.Text(value, classes=[f"metric-{name}"], style={"font-size": "120%"})
 

@@ -32,6 +32,12 @@ FONT = 13  # px: legible at 1024 px wide with two charts side by side
 HEIGHT = 210
 DASHES = ([1, 0], [6, 3], [2, 2], [8, 3, 2, 3])
 DEMANDED = "demanded"
+# vega-embed's options, read from the spec: vector output, and only the actions that work
+# offline (saving the picture; no "open in the online editor").
+EMBED = {
+    "renderer": "svg",
+    "actions": {"export": True, "source": False, "compiled": False, "editor": False},
+}
 
 
 def _config() -> dict[str, Any]:
@@ -150,6 +156,7 @@ class ChartSpecs:
     def _chart(self, title: str, layers: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "$schema": SCHEMA,
+            "usermeta": {"embedOptions": EMBED},
             "title": title,
             "width": "container",
             "height": HEIGHT,
