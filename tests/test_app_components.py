@@ -626,3 +626,79 @@ def test_offline_env_uses_a_filled_cache_only(tmp_path: Path, monkeypatch) -> No
     assets.fill_cache(tmp_path, verbose=False)
     assert assets.offline_env()[assets.ENV_CACHE] == str(tmp_path)
     assert assets.main(["--check", "--dir", str(tmp_path)]) == 0
+
+
+# --- the charts and the aggregated network view (Vega-Lite specs) ---------------------------
+
+
+def test_chart_specs_hover_week_value_wiring_and_shade_disruptions() -> None:
+    from webmodel.app.vega import ChartSpecs
+
+    pair = ModelPair(Settings(steps=30))
+    pair.step(5)
+    pair.inject("assembly", "USA", 4)
+    pair.step(5)
+    specs = ChartSpecs(pair.models, pair.labels, pair.horizon).specs()
+    assert len(specs) == 2 + 2  # one deliveries chart per end item, performance, backlog
+    for spec in specs:
+        assert spec["usermeta"]["embedOptions"]["renderer"] == "svg"
+        lines = spec["layer"][-1]
+        fields = [t["field"] for t in lines["encoding"]["tooltip"]]
+        assert fields[:2] == ["week", "wiring"] and "value" in fields
+        assert lines["encoding"]["color"]["scale"]["range"][-2:] == ["#EE7733", "#0077BB"]
+        shaded = [layer for layer in spec["layer"] if layer["mark"]["type"] == "rect"]
+        assert shaded and shaded[0]["data"]["values"][0]["from"] == 5.5
+    q = [r for r in specs[2]["layer"][-1]["data"]["values"] if r["wiring"] == pair.labels[0]]
+    np.testing.assert_allclose([r["value"] for r in q], pair.performance()[0], atol=1e-6)
+
+
+def test_chart_specs_are_quick_to_build() -> None:
+    from webmodel.app.vega import ChartSpecs
+
+    pair = ModelPair(Settings(firms=1000))
+    pair.step(104)
+    specs = ChartSpecs(pair.models, pair.labels, pair.horizon)
+    specs.specs()
+    started = time.perf_counter()
+    for _ in range(5):
+        specs.specs()
+    assert (time.perf_counter() - started) / 5 < 0.04  # s per frame, the whole horizon shown
+
+
+def test_flow_matrix_marks_closed_links_at_10000_firms() -> None:
+    from webmodel.app.flow_view import flow_spec, state_flows
+
+    pair = ModelPair(Settings(firms=10_000, steps=30))
+    web = pair.models[1]
+    assert web.network.n_firms > 9_000
+    pair.step(3)
+    pair.inject("state", "KOR", 5)
+    pair.step(1)
+    rows = state_flows(web)
+    assert sum(r["links"] for r in rows) == int((web.network.link_weight > 0).sum())
+    closed = [r for r in rows if r["closed"]]
+    assert closed and all("KOR" in (r["supplier"], r["buyer"].split()[0]) for r in closed)
+    assert not [r for r in rows if r["supplier"] == r["buyer"] and r["closed"]]
+    started = time.perf_counter()
+    spec = flow_spec(web, "web")
+    assert time.perf_counter() - started < 0.04
+    assert len(spec["data"]["values"]) <= 2 * len(web.network.state_codes) ** 2  # readable
+
+
+def network_pictures(rc) -> int:
+    import ipywidgets
+
+    return sum("webmodel-network" in w._dom_classes for w in rc.find(ipywidgets.Image).widgets)
+
+
+def test_a_large_coalition_shows_the_matrix_only(monkeypatch) -> None:
+    from solara.widgets import VegaLite
+
+    from webmodel.app import page as page_module
+
+    assert network_pictures(render_app()) == 2  # both firm-level pictures at the default size
+    monkeypatch.setattr(page_module, "FIRM_VIEW_MAX", 50)
+    rc = render_app()
+    assert network_pictures(rc) == 0
+    titles = [w.spec["title"] for w in rc.find(VegaLite).widgets]
+    assert sum("supply links between states" in t for t in titles) == 2, titles

@@ -31,6 +31,7 @@ from webmodel.app.assets import configure_solara
 from webmodel.app.charts import ComparisonCharts
 from webmodel.app.export import figure_bytes, series_csv, series_parquet, view_toml
 from webmodel.app.exposure_view import ExposurePanel
+from webmodel.app.flow_view import flow_spec
 from webmodel.app.network_view import NetworkView, shared_layouts
 from webmodel.app.pair import (
     MAX_UPLOAD_BYTES,
@@ -54,6 +55,7 @@ configure_solara()
 logger = logging.getLogger(__name__)
 
 SHORT_UNIT = 11  # characters of a unit that fit beside a field's value (longer: in its tooltip)
+FIRM_VIEW_MAX = 2_000  # firms per model drawn one by one; beyond, only the matrix of states
 PLAY_PAUSE_SECONDS = 0.05  # between weeks while playing, so clicks still get through
 Message = tuple[str, str]  # (kind: "error" | "success" | "info", text)
 METRIC_LABELS = {name: meta.label for name, meta in METRICS.items()}
@@ -480,7 +482,15 @@ def Dashboard(pair: ModelPair, frame: int) -> None:
             shocked = bool(model.disruptions) or model.surge != 1.0
             with solara.Column():
                 MetricCard(k, label, colours[k], model.week, metrics[k], shocked)
-                NetworkImage(pair, views[k], frame)
+                if model.network.n_firms <= FIRM_VIEW_MAX:
+                    NetworkImage(pair, views[k], frame)
+                else:
+                    solara.Text(
+                        f"{model.network.n_firms:,} firms: too many to draw one by one; "
+                        "the links between states are below.",
+                        style={"font-size": "85%", "color": "#555"},
+                    )
+                FlowMatrix(pair, k, frame)
     DifferenceCard(pair.labels, metrics, pair.week)
     Charts(pair, frame)
     Downloads(pair)
@@ -523,6 +533,19 @@ def DifferenceCard(labels: list[str], metrics: list[dict[str, Any]], week: int) 
                 name, metrics[0].get(name), metrics[1].get(name), left, right
             )
             solara.Text(text, classes=[f"difference-{name}"], style={"display": "block"})
+
+
+@solara.component
+def FlowMatrix(pair: ModelPair, index: int, frame: int) -> None:
+    """Supply links between states, closed ones marked (webmodel.app.flow_view)."""
+    model = pair.models[index]
+
+    def build() -> dict[str, Any]:
+        with pair.lock:
+            return flow_spec(model, f"{pair.labels[index]}: supply links between states")
+
+    spec = solara.use_memo(build, [pair, index, frame])
+    VegaChart(spec, f"flows-{index}")
 
 
 @solara.component
