@@ -702,3 +702,55 @@ def test_a_large_coalition_shows_the_matrix_only(monkeypatch) -> None:
     assert network_pictures(rc) == 0
     titles = [w.spec["title"] for w in rc.find(VegaLite).widgets]
     assert sum("supply links between states" in t for t in titles) == 2, titles
+
+
+# --- one session cannot exhaust the server --------------------------------------------------
+
+HOSTILE = {"firms": "20000", "suppliers_per_input": "100"}
+
+
+def test_the_largest_inputs_are_refused_before_any_allocation() -> None:
+    import tracemalloc
+
+    from webmodel.app.page import build_pair
+
+    tracemalloc.start()
+    started = time.monotonic()
+    pair, problems, message = build_pair({**default_form(), **HOSTILE})
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert pair is None and message is not None
+    assert set(problems) == {"firms", "suppliers_per_input"}
+    assert "links per model, more than the app's 1,000,000" in problems["suppliers_per_input"]
+    assert time.monotonic() - started < 2 and peak < 20_000_000  # bytes: nothing was built
+
+
+SERVER_MEMORY_BOUND = 1_500_000_000  # bytes: the largest models a session may build, and more
+
+
+def test_memory_stays_bounded_under_a_hostile_session() -> None:
+    """A hostile session asks for the most, then for the largest the app accepts: the process
+    (as the server would be) stays under the stated bound."""
+    import subprocess
+    import sys
+
+    script = f"""
+import resource
+from webmodel.app.page import build_pair
+from webmodel.app.pair import default_form
+pair, problems, _ = build_pair({{**default_form(), **{HOSTILE!r}}})
+assert pair is None, "the hostile input was built"
+pair, problems, message = build_pair({{**default_form(), "firms": "20000",
+                                       "suppliers_per_input": "14"}})
+assert pair is not None, (problems, message)
+pair.step(2)
+print(max(m.network.n_links for m in pair.models))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    links, rss = (int(x) for x in out.stdout.split())
+    assert 500_000 < links <= 1_000_000  # the largest accepted is near the limit
+    assert rss < SERVER_MEMORY_BOUND, f"{rss / 1e6:.0f} MB"

@@ -40,6 +40,7 @@ from webmodel.app.pair import (
     Lever,
     ModelPair,
     SettingsError,
+    check_budget,
     default_form,
     levers,
     parse_form,
@@ -98,14 +99,21 @@ class RenderedFrames:
             return self._condition.wait_for(lambda: self.frame >= frame, timeout)
 
 
+BUILDS = threading.BoundedSemaphore(1)
+
+
 def build_pair(form: dict[str, str]) -> tuple[ModelPair | None, dict[str, str], Message | None]:
     """Models from the form, or the problems to show (per field, and one message)."""
     try:
         settings = parse_form(form)
+        check_budget(settings)
     except SettingsError as error:
         return None, error.problems, ("error", "Please fix: " + "; ".join(error.problems.values()))
+    except ScenarioError as error:
+        return None, {"scenario": str(error)}, ("error", str(error))
     try:
-        return ModelPair(settings), {}, None
+        with BUILDS:  # one build at a time on the server: a big one cannot starve the others
+            return ModelPair(settings), {}, None
     except (ScenarioError, ValueError) as error:
         return None, {}, ("error", str(error))
     except Exception as error:  # a bug in a model must not take the page down

@@ -33,6 +33,10 @@ from webmodel.core.model import CoalitionModel
 UPLOADED_SCENARIO = "uploaded file"  # the menu entry of a scenario the user uploaded
 MAX_UPLOAD_BYTES = 1_000_000  # a scenario is a few kB; a bigger upload is refused unread
 MAX_FIRMS = 20_000  # beyond this one step and one frame take seconds; the app is for exploring
+# Links one model may hold in the app (a shared server): about 300 MB per model at this size.
+# The production web has about firms x inputs per firm x suppliers per input links; at 20,000
+# firms and 100 suppliers per input that is 5.8 million links, 1.4 GB and 10 s to build.
+MAX_LINKS = 1_000_000
 MAX_SEED = 2**63  # numpy seeds are non-negative
 APP_SURGE = 2.0  # the app compares the wirings under a demand surge, as `webmodel compare` does
 
@@ -318,6 +322,35 @@ def parse_form(form: Mapping[str, str]) -> Settings:
         steps=run["steps"],
         levers=lever_values,
     )
+
+
+def projected_links(scenario: Scenario, settings: Settings) -> int:
+    """About how many links the production web of these settings has, before building it:
+    firms x mean inputs per firm x suppliers per input, plus one demand link per firm."""
+    groups = scenario.firm_groups
+    inputs = {p.name: len(p.inputs) for p in scenario.products}
+    firms_in_file = sum(g.count for g in groups)
+    firms = settings.firms or firms_in_file
+    per_firm = sum(g.count * inputs.get(g.product, 0) for g in groups) / max(firms_in_file, 1)
+    k = settings.levers.get("suppliers_per_input", scenario.parameters.suppliers_per_input)
+    return int(firms * per_firm * k + firms)
+
+
+def check_budget(settings: Settings) -> Scenario:
+    """The scenario of ``settings``, if the models fit the app's budget; else
+    :class:`SettingsError` naming the fields that size them (nothing is allocated)."""
+    scenario = load_named_scenario(settings.scenario, settings.uploaded)
+    links = projected_links(scenario, settings)
+    if links > MAX_LINKS:
+        what = (
+            f"about {links:,} links per model, more than the app's {MAX_LINKS:,}: lower "
+            "suppliers per input or firms (the command line takes larger runs)"
+        )
+        problems = {"firms": f"firms: {what}"}
+        if "suppliers_per_input" in settings.levers:
+            problems["suppliers_per_input"] = f"suppliers per input: {what}"
+        raise SettingsError(problems)
+    return scenario
 
 
 # --- the pair of models --------------------------------------------------------------------
