@@ -550,7 +550,7 @@ def FlowMatrix(pair: ModelPair, index: int, frame: int) -> None:
 
     def build() -> dict[str, Any]:
         with pair.lock:
-            return flow_spec(model, f"{pair.labels[index]}: supply links between states")
+            return flow_spec(model, f"{pair.labels[index]}: links between states")
 
     spec = solara.use_memo(build, [pair, index, frame])
     VegaChart(spec, f"flows-{index}")

@@ -44,7 +44,14 @@ def _config() -> dict[str, Any]:
     return {
         "font": "Roboto, Helvetica, Arial, sans-serif",
         "axis": {"labelFontSize": FONT - 1, "titleFontSize": FONT, "grid": True},
-        "legend": {"labelFontSize": FONT - 1, "titleFontSize": FONT, "orient": "bottom"},
+        "legend": {
+            "labelFontSize": FONT - 1,
+            "titleFontSize": FONT,
+            "orient": "bottom",
+            "symbolType": "stroke",  # a legend entry is a line with its dash
+            "symbolStrokeWidth": 2.5,
+            "columns": 3,
+        },
         "header": {"labelFontSize": FONT, "titleFontSize": FONT},
         "title": {"fontSize": FONT + 2, "anchor": "start"},
         "view": {"stroke": None},
@@ -140,6 +147,7 @@ class ChartSpecs:
                     "field": "series",
                     "type": "nominal",
                     "title": "series",
+                    "legend": {"symbolStrokeColor": "#333333"},
                     "scale": {
                         "domain": dash_domain,
                         "range": [DASHES[k % len(DASHES)] for k in range(len(dash_domain))],
@@ -153,7 +161,7 @@ class ChartSpecs:
     def _series_order(self, name: str) -> tuple[int, str]:
         return (0 if name in self.item_names else 1, name)
 
-    def _chart(self, title: str, layers: list[dict[str, Any]]) -> dict[str, Any]:
+    def _chart(self, title: str | dict[str, str], layers: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "$schema": SCHEMA,
             "usermeta": {"embedOptions": EMBED},
@@ -206,24 +214,31 @@ class ChartSpecs:
             "scale": {"domain": [0, 1.08]},
             "axis": {"format": ".0%"},
         }
-        loss = {
-            "data": {"values": rows},
-            "mark": {"type": "area", "opacity": 0.15},
-            "encoding": {
-                "x": self._x(),
-                "y": {"field": "value", "type": "quantitative"},
-                "y2": {"field": "full"},
-                "color": self._wiring(),
-            },
-        }
+        # The loss area per wiring, in its colour (a layer each: no second legend).
+        loss = [
+            {
+                "data": {"values": rows},
+                "transform": [{"filter": {"field": "wiring", "equal": label}}],
+                "mark": {"type": "area", "opacity": 0.15, "color": colour},
+                "encoding": {
+                    "x": self._x(),
+                    "y": {"field": "value", "type": "quantitative"},
+                    "y2": {"field": "full"},
+                },
+            }
+            for label, colour in zip(self.labels, self.colours, strict=True)
+        ]
         lines = self._lines(rows, y, self._tooltip("Q(t)", ".1%"))
         recovered = {
             "data": {"values": [{"value": RECOVERED}]},
             "mark": {"type": "rule", "color": "#888888", "strokeDash": [4, 3]},
             "encoding": {"y": {"field": "value", "type": "quantitative"}},
         }
-        title = f"Performance Q(t); shaded: the loss area; dashed: recovered ({RECOVERED:.0%})"
-        return self._chart(title, [recovered, loss, lines])
+        title = {
+            "text": "Performance Q(t)",
+            "subtitle": f"shaded: the loss area; dashed: recovered ({RECOVERED:.0%})",
+        }
+        return self._chart(title, [recovered, *loss, lines])
 
     def backlog(self) -> dict[str, Any]:
         """Backlog owed and stockpiles, in weeks of baseline demand (one scale for all end
