@@ -609,6 +609,18 @@ def test_required_assets_come_from_solaras_template() -> None:
     assert all("@" in p.lstrip("@") for p in packages)
 
 
+def test_the_charts_scripts_are_in_the_offline_cache_list() -> None:
+    """The charts' widget asks the CDN for vega@5, vega-lite@5, vega-embed@6 (major versions):
+    the fill must fetch exactly those, under those names, or the charts fail offline."""
+    solara_root = Path(str(resources.files("solara")))
+    widget = (solara_root / "widgets/vue/vegalite.vue").read_text()
+    packages = assets.required_packages()
+    for name in ("vega", "vega-lite", "vega-embed"):
+        asked = [p for p in packages if p.rsplit("@", 1)[0] == name]
+        assert len(asked) == 1, (name, packages)
+        assert f"getCdn()}}/{asked[0]}/" in widget
+
+
 def test_offline_env_uses_a_filled_cache_only(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv(assets.ENV_WEBMODEL_CACHE, str(tmp_path))
     monkeypatch.delenv(assets.ENV_CACHE, raising=False)
