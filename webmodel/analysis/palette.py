@@ -19,7 +19,7 @@ BETWEEN = "#009988"  # any web_ness strictly between 0 and 1: vibrant teal
 DOWN = "#EE3377"  # a firm down, a trade closed, a disrupted week: vibrant magenta
 DOWN_SHADE = "#EE3377"  # the weeks a disruption lasts (drawn with low opacity)
 DEMAND = "#262626"  # what was demanded (a dashed line)
-SURGE = "#666666"  # the week the surge starts (a dotted line)
+SURGE_MARK = "#666666"  # the week the surge starts (a dotted line)
 
 # End items (deliveries, backlog) and states (the network's firms), in the order they appear.
 END_ITEM_COLOURS = ("#332288", "#117733", "#AA4499", "#999933", "#88CCEE", "#882255")

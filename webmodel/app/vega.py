@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from webmodel.analysis.palette import DEMAND, DOWN_SHADE, SURGE, wiring_colours
+from webmodel.analysis.palette import DEMAND, DOWN_SHADE, SURGE_MARK, wiring_colours
 from webmodel.core.metrics import RECOVERED, end_items, performance
 from webmodel.core.metrics import baseline_by_end_item as baseline_by_item
 from webmodel.core.metrics import by_end_item as by_item
@@ -120,7 +120,7 @@ class ChartSpecs:
             layers.append(
                 {
                     "data": {"values": [{"week": self.surge_start - 0.5}]},
-                    "mark": {"type": "rule", "color": SURGE, "strokeDash": [2, 3]},
+                    "mark": {"type": "rule", "color": SURGE_MARK, "strokeDash": [2, 3]},
                     "encoding": {"x": {"field": "week", "type": "quantitative"}},
                 }
             )
