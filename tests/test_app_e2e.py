@@ -135,6 +135,25 @@ def wait_for_marks(page, chart: str, mark: str, at_least: int) -> None:
         page.wait_for_timeout(100)
 
 
+def hover_tooltip(page, chart: str, tries: int = 20) -> str:
+    """Move the pointer onto a point of a chart and return vega's tooltip text. A chart drawn
+    anew (after a week's spec arrives) replaces its marks, so try again until one holds."""
+    tooltip = page.locator("#vg-tooltip-element")
+    for _ in range(tries):
+        page.wait_for_timeout(300)  # vega redraws 100 ms after the last spec change
+        point = page.locator(f".webmodel-chart-{chart} svg .mark-symbol path").nth(5)
+        point.scroll_into_view_if_needed()
+        box = point.bounding_box()
+        if box is None:
+            continue
+        for dx in (0.0, 0.5):  # vega shows its tooltip on a pointer move over the mark
+            page.mouse.move(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2)
+            page.wait_for_timeout(150)
+        if tooltip.is_visible() and "week" in tooltip.inner_text():
+            return tooltip.inner_text()
+    raise AssertionError(f"no tooltip on {chart}")
+
+
 def test_app_offline_step_disrupt_and_screenshot(page, server) -> None:
     log = server[1]
     # Loaded offline: both networks and every chart are on the page, the charts as SVG.
@@ -169,16 +188,7 @@ def test_app_offline_step_disrupt_and_screenshot(page, server) -> None:
     assert float(after[0].split()[0]) < float(before[0].split()[0])
 
     # Hover a point: the tooltip gives the week, the value and the wiring.
-    point = page.locator(".webmodel-chart-performance svg .mark-symbol path").nth(5)
-    point.scroll_into_view_if_needed()
-    box = point.bounding_box()
-    assert box is not None
-    for dx in (0.0, 0.5):  # vega shows its tooltip on a pointer move over the mark
-        page.mouse.move(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2)
-        page.wait_for_timeout(200)
-    tooltip = page.locator("#vg-tooltip-element")
-    tooltip.wait_for(state="visible")
-    text = tooltip.inner_text()
+    text = hover_tooltip(page, "performance")
     assert "week" in text and "Q(t)" in text and "wiring" in text, text
     assert "production-web" in text or "hub-and-spokes" in text, text
 

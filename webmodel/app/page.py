@@ -59,7 +59,6 @@ SHORT_UNIT = 11  # characters of a unit that fit beside a field's value (longer:
 FIRM_VIEW_MAX = 2_000  # firms per model drawn one by one; beyond, only the matrix of states
 PLAY_PAUSE_SECONDS = 0.05  # between weeks while playing, so clicks still get through
 Message = tuple[str, str]  # (kind: "error" | "success" | "info", text)
-METRIC_LABELS = {name: meta.label for name, meta in METRICS.items()}
 
 
 def format_metric(name: str, value: Any, shocked: bool) -> str:
