@@ -4,7 +4,11 @@ components rendered with ``solara.render`` and driven by clicking their widgets.
 from __future__ import annotations
 
 import inspect
+import io
+import json
 import time
+import tomllib
+from importlib import resources
 from pathlib import Path
 
 import ipyvuetify as v
@@ -12,21 +16,26 @@ import numpy as np
 import pytest
 import solara
 
-from webmodel.app import assets
+from webmodel.app import assets, upload
 from webmodel.app.charts import ComparisonCharts, nice_ceiling
+from webmodel.app.export import figure_bytes, series_csv, series_parquet, to_toml, view_toml
 from webmodel.app.network_view import NetworkView, shared_layouts
 from webmodel.app.page import Page, format_metric
 from webmodel.app.pair import (
+    UPLOADED_SCENARIO,
     ModelPair,
     Settings,
     SettingsError,
     default_form,
     levers,
+    load_named_scenario,
     parse_form,
+    parse_uploaded_scenario,
 )
 from webmodel.cli import app as app_command
 from webmodel.cli import build_parser
-from webmodel.coalition.scenario import Parameters
+from webmodel.coalition.scenario import Parameters, ScenarioError, load_scenario
+from webmodel.core.labels import difference_in_words, disruption_in_words
 from webmodel.core.model import CoalitionModel
 
 PNG = b"\x89PNG"
@@ -318,8 +327,15 @@ def test_every_disruption_button_hits_both_models() -> None:
         click(rc, label)
         assert any("scheduled in both models" in a for a in alerts(rc)), (label, alerts(rc))
     click(rc, "Step")
-    kinds = [line.split(":")[0] for line in text_of(rc, "webmodel-disruption")]
-    assert kinds == ["assembly", "state", "product", "random", "targeted", "cyber"]
+    starts = [line.split(",")[0] for line in text_of(rc, "webmodel-disruption")]
+    assert starts == [
+        "USA end-item assembly down",
+        "KOR cut off (no trade across its borders)",
+        "Propellant charge production down",
+        "A random 20 % of firms down",
+        "The 20 % most central firms down",
+        "A cyber outage at IT vendors serving about 20 % of firms",
+    ]
 
 
 def test_a_seed_typed_as_text_gives_a_message_not_a_crash() -> None:
@@ -352,12 +368,200 @@ def test_impossible_values_give_messages() -> None:
     assert any("whole numbers of weeks" in a for a in alerts(rc)), alerts(rc)
 
 
-def test_a_missing_scenario_file_gives_a_message(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["/etc/passwd", "~", "../default.toml", "other file..."])
+def test_the_app_never_opens_a_typed_path(name: str, monkeypatch) -> None:
+    opened: list = []
+    real_open = Path.open
+
+    def spy(self, *args, **kwargs):
+        opened.append(str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", spy)
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: opened.append(str(self)) or "")
+    with pytest.raises(SettingsError) as caught:
+        parse_form({**default_form(), "scenario": name})
+    assert caught.value.problems == {"scenario": "scenario: not one of the built-in scenarios"}
+    with pytest.raises(ScenarioError, match="not one of the built-in scenarios"):
+        load_named_scenario(name)
+    assert not [p for p in opened if "passwd" in p or p.startswith("..") or p == "~"]
+
+
+def test_the_form_has_no_path_field() -> None:
     rc = render_app()
-    rc.find(v.Select, label="scenario").widget.v_model = "other file..."
-    rc.find(v.TextField, label="scenario file (TOML)").widget.v_model = str(tmp_path / "no.toml")
+    labels = [w.label for w in rc.find(v.TextField).widgets]
+    assert not [label for label in labels if "file" in (label or "").lower()], labels
+    assert "other file..." not in rc.find(v.Select, label="scenario").widget.items
+
+
+@pytest.fixture
+def drops(monkeypatch) -> list:
+    """The page's FileDrop callbacks (the browser's side of a drop needs a front end; the
+    browser test drops a real file)."""
+    found: list = []
+
+    def picker(on_file, **_):
+        found.append(on_file)
+        return solara.Text("picker")
+
+    monkeypatch.setattr(upload, "ScenarioFileInput", picker)
+    return found
+
+
+def _upload(drops: list, data: bytes, name: str = "mine.toml", file_obj=None) -> None:
+    """Drop a file as Solara hands it over (lazy: the bytes are read on demand)."""
+    drops[-1]({"name": name, "size": len(data), "file_obj": file_obj or io.BytesIO(data)})
+
+
+def _default_text() -> str:
+    return resources.files("webmodel.coalition.scenarios").joinpath("default.toml").read_text()
+
+
+def test_a_good_upload_is_offered_and_builds(drops) -> None:
+    rc = render_app()
+    _upload(drops, _default_text().replace('name = "', 'name = "uploaded ', 1).encode())
+    assert any("Uploaded scenario accepted" in a for a in alerts(rc)), alerts(rc)
+    assert rc.find(v.Select, label="scenario").widget.v_model == UPLOADED_SCENARIO
     click(rc, "Build models")
-    assert any("no such file" in a for a in alerts(rc)), alerts(rc)
+    assert any("Built" in a for a in alerts(rc)), alerts(rc)
+
+
+def test_a_bad_upload_names_the_field_and_hides_the_file(drops) -> None:
+    rc = render_app()
+    text = _default_text().replace('hub = "USA"', 'hub = "SECRET_TOKEN_abc123"')
+    assert "SECRET_TOKEN" in text
+    _upload(drops, text.encode())
+    shown = " ".join(alerts(rc)) + " ".join(
+        w.children[0] for w in rc.find(v.Html, class_="webmodel-upload-error").widgets
+    )
+    assert "hub" in shown and "not one of the states" in shown, shown
+    assert "SECRET" not in shown
+    assert rc.find(v.Select, label="scenario").widget.v_model == "default"
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"x" * 50_000_000, "MB is more than the 1 MB limit"),
+        (b"\xff\xfe hub = 1", "not UTF-8"),
+        (b"hub = = SECRET", "not valid TOML at line 1"),
+        (b"a = " + b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'name = "x"\nsecret = "TOKEN123"', "unknown"),
+    ],
+)
+def test_uploads_are_capped_parsed_in_memory_and_redacted(data: bytes, problem: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(ScenarioError) as caught:
+        parse_uploaded_scenario(data)
+    text = "; ".join(caught.value.problems)
+    assert problem in text, text
+    assert "SECRET" not in text and "TOKEN123" not in text
+    assert time.monotonic() - started < 5
+
+
+def test_a_50_mb_upload_is_refused_unread(drops) -> None:
+    class Unreadable(io.BytesIO):
+        def read(self, *args):
+            raise AssertionError("a file over the cap must not be read")
+
+    rc = render_app()
+    drops[-1]({"name": "big.toml", "size": 50_000_000, "file_obj": Unreadable()})
+    assert any("50.0 MB is more than the 1 MB limit" in a for a in alerts(rc)), alerts(rc)
+
+
+def test_an_uploaded_scenario_with_too_many_firms_is_refused() -> None:
+    text = _default_text()
+    tomlish = tomllib.loads(text)
+    tomlish["firms"][0]["count"] = 50_000  # within the scenario bound, over the app's
+    with pytest.raises(ScenarioError, match="firms: the file's firm groups hold"):
+        parse_uploaded_scenario(to_toml(tomlish).encode())
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**63), "1.5"])
+def test_a_bad_seed_is_named(seed: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_form({**default_form(), "seed": seed})
+    assert set(caught.value.problems) == {"seed"}
+    assert caught.value.problems["seed"].startswith("seed must be a whole number")
+
+
+# --- explaining and taking away --------------------------------------------------------------
+
+
+def test_disruptions_in_words() -> None:
+    from webmodel.coalition.disruptions import parse_disruption
+
+    cases = {
+        "assembly:USA@12+8": "USA end-item assembly down, weeks 12–19",
+        "state:KOR@10+20~4": "KOR cut off (no trade across its borders), weeks 10–29, back over 4",
+        "random:0.2@10+1": "A random 20 % of firms down, week 10",
+        "product:tnt:KOR@10+8:s=0.5": "Tnt in KOR production down, weeks 10–17, losing 50 %",
+        "border:USA-KOR@3+2": "Trade between USA and KOR frozen, weeks 3–4",
+    }
+    for spec, words in cases.items():
+        assert disruption_in_words(parse_disruption(spec)).startswith(words), spec
+
+
+def test_difference_in_words_has_sign_and_meaning() -> None:
+    assert difference_in_words("fill_rate", 0.60, 0.70) == (
+        "fill rate: web − hub = +10.0 points (web is better)"
+    )
+    assert difference_in_words("loss_area", 2.0, 3.5).endswith("+1.5 weeks (web is worse)")
+    assert difference_in_words("time_to_recover", 4, 4).endswith("= 0 weeks (the same)")
+    assert "not comparable" in difference_in_words("time_to_recover", None, 3)
+
+
+def test_page_explains_metrics_and_lists_disruptions_in_words() -> None:
+    rc = render_app()
+    click(rc, "+10 weeks")
+    click(rc, "Hub assembly (USA)")
+    click(rc, "Step")
+    tips = [w.children for w in rc.find(v.Tooltip).widgets]
+    assert tips  # the definitions are on hover
+    labels = text_of(rc, "metric-label-loss_area")
+    assert labels == ["demand lost (weeks)"] * 2  # the label of webmodel.core.labels
+    assert text_of(rc, "webmodel-disruption") == ["USA end-item assembly down, weeks 11–18"]
+    difference = text_of(rc, "difference-fill_rate")
+    assert difference[0].startswith("fill rate: production-web − hub-and-spokes = ")
+
+
+def test_downloads_load_and_reproduce_the_view(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    pair = ModelPair(Settings(steps=30))
+    pair.step(11)
+    pair.inject("assembly", "USA", 6, 2)
+    pair.step(9)
+    table = pq.read_table(io.BytesIO(series_parquet(pair)))
+    assert table.num_rows == 2 * 20
+    meta = table.schema.metadata
+    assert b"git_commit" in meta and b"params" in meta
+    params = json.loads(meta[b"params"])
+    assert [p["web_ness"] for p in params] == [0.0, 1.0]
+    csv = series_csv(pair).decode()
+    assert csv.startswith("# webmodel_version: ")
+    assert '"wiring","web_ness","step"' in csv
+
+    view = tmp_path / "view.toml"
+    view.write_text(view_toml(pair, str(view)))
+    scenario = load_scenario(view)
+    assert [d.spec for d in scenario.disruptions] == ["assembly:USA@12+6~2"]
+    # Rebuilt from the file, each side gives the app's numbers.
+    for w, model in zip(pair.settings.web_ness, pair.models, strict=True):
+        again = CoalitionModel(
+            scenario=scenario, web_ness=w, surge=pair.settings.surge, steps=30, rng=1
+        )
+        for _ in range(20):
+            again.step()
+        np.testing.assert_allclose(again.series("delivered"), model.series("delivered"))
+
+
+def test_figures_download_as_svg_and_png(pair: ModelPair) -> None:
+    charts = ComparisonCharts(pair.models, pair.labels, pair.horizon)
+    charts.update()
+    svg = figure_bytes(charts.figures[1], "svg")
+    assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg
+    assert figure_bytes(charts.figures[1], "png").startswith(PNG)
 
 
 def test_play_runs_until_paused() -> None:
@@ -405,6 +609,18 @@ def test_required_assets_come_from_solaras_template() -> None:
     assert all("@" in p.lstrip("@") for p in packages)
 
 
+def test_the_charts_scripts_are_in_the_offline_cache_list() -> None:
+    """The charts' widget asks the CDN for vega@5, vega-lite@5, vega-embed@6 (major versions):
+    the fill must fetch exactly those, under those names, or the charts fail offline."""
+    solara_root = Path(str(resources.files("solara")))
+    widget = (solara_root / "widgets/vue/vegalite.vue").read_text()
+    packages = assets.required_packages()
+    for name in ("vega", "vega-lite", "vega-embed"):
+        asked = [p for p in packages if p.rsplit("@", 1)[0] == name]
+        assert len(asked) == 1, (name, packages)
+        assert f"getCdn()}}/{asked[0]}/" in widget
+
+
 def test_offline_env_uses_a_filled_cache_only(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv(assets.ENV_WEBMODEL_CACHE, str(tmp_path))
     monkeypatch.delenv(assets.ENV_CACHE, raising=False)
@@ -422,3 +638,132 @@ def test_offline_env_uses_a_filled_cache_only(tmp_path: Path, monkeypatch) -> No
     assets.fill_cache(tmp_path, verbose=False)
     assert assets.offline_env()[assets.ENV_CACHE] == str(tmp_path)
     assert assets.main(["--check", "--dir", str(tmp_path)]) == 0
+
+
+# --- the charts and the aggregated network view (Vega-Lite specs) ---------------------------
+
+
+def test_chart_specs_hover_week_value_wiring_and_shade_disruptions() -> None:
+    from webmodel.app.vega import ChartSpecs
+
+    pair = ModelPair(Settings(steps=30))
+    pair.step(5)
+    pair.inject("assembly", "USA", 4)
+    pair.step(5)
+    specs = ChartSpecs(pair.models, pair.labels, pair.horizon).specs()
+    assert len(specs) == 2 + 2  # one deliveries chart per end item, performance, backlog
+    for spec in specs:
+        assert spec["usermeta"]["embedOptions"]["renderer"] == "svg"
+        lines = spec["layer"][-1]
+        fields = [t["field"] for t in lines["encoding"]["tooltip"]]
+        assert fields[:2] == ["week", "wiring"] and "value" in fields
+        assert lines["encoding"]["color"]["scale"]["range"][-2:] == ["#EE7733", "#0077BB"]
+        shaded = [layer for layer in spec["layer"] if layer["mark"]["type"] == "rect"]
+        assert shaded and shaded[0]["data"]["values"][0]["from"] == 5.5
+    q = [r for r in specs[2]["layer"][-1]["data"]["values"] if r["wiring"] == pair.labels[0]]
+    np.testing.assert_allclose([r["value"] for r in q], pair.performance()[0], atol=1e-6)
+
+
+def test_chart_specs_are_quick_to_build() -> None:
+    from webmodel.app.vega import ChartSpecs
+
+    pair = ModelPair(Settings(firms=1000))
+    pair.step(104)
+    specs = ChartSpecs(pair.models, pair.labels, pair.horizon)
+    specs.specs()
+    started = time.perf_counter()
+    for _ in range(5):
+        specs.specs()
+    assert (time.perf_counter() - started) / 5 < 0.04  # s per frame, the whole horizon shown
+
+
+def test_flow_matrix_marks_closed_links_at_10000_firms() -> None:
+    from webmodel.app.flow_view import flow_spec, state_flows
+
+    pair = ModelPair(Settings(firms=10_000, steps=30))
+    web = pair.models[1]
+    assert web.network.n_firms > 9_000
+    pair.step(3)
+    pair.inject("state", "KOR", 5)
+    pair.step(1)
+    rows = state_flows(web)
+    assert sum(r["links"] for r in rows) == int((web.network.link_weight > 0).sum())
+    closed = [r for r in rows if r["closed"]]
+    # KOR cut off: only links into or out of KOR close (its forces' deliveries included).
+    assert closed and all(r["supplier"] == "KOR" or r["buyer"] in ("KOR", "forces") for r in closed)
+    assert not [r for r in rows if r["supplier"] == r["buyer"] and r["closed"]]
+    started = time.perf_counter()
+    spec = flow_spec(web, "web")
+    assert time.perf_counter() - started < 0.04
+    assert len(spec["data"]["values"]) <= 2 * len(web.network.state_codes) ** 2  # readable
+
+
+def network_pictures(rc) -> int:
+    import ipywidgets
+
+    return sum("webmodel-network" in w._dom_classes for w in rc.find(ipywidgets.Image).widgets)
+
+
+def test_a_large_coalition_shows_the_matrix_only(monkeypatch) -> None:
+    from solara.widgets import VegaLite
+
+    from webmodel.app import page as page_module
+
+    assert network_pictures(render_app()) == 2  # both firm-level pictures at the default size
+    monkeypatch.setattr(page_module, "FIRM_VIEW_MAX", 50)
+    rc = render_app()
+    assert network_pictures(rc) == 0
+    titles = [w.spec["title"] for w in rc.find(VegaLite).widgets]
+    assert sum("links between states" in t for t in titles) == 2, titles
+
+
+# --- one session cannot exhaust the server --------------------------------------------------
+
+HOSTILE = {"firms": "20000", "suppliers_per_input": "100"}
+
+
+def test_the_largest_inputs_are_refused_before_any_allocation() -> None:
+    import tracemalloc
+
+    from webmodel.app.page import build_pair
+
+    tracemalloc.start()
+    started = time.monotonic()
+    pair, problems, message = build_pair({**default_form(), **HOSTILE})
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert pair is None and message is not None
+    assert set(problems) == {"firms", "suppliers_per_input"}
+    assert "links per model, more than the app's 1,000,000" in problems["suppliers_per_input"]
+    assert time.monotonic() - started < 2 and peak < 20_000_000  # bytes: nothing was built
+
+
+SERVER_MEMORY_BOUND = 1_500_000_000  # bytes: the largest models a session may build, and more
+
+
+def test_memory_stays_bounded_under_a_hostile_session() -> None:
+    """A hostile session asks for the most, then for the largest the app accepts: the process
+    (as the server would be) stays under the stated bound."""
+    import subprocess
+    import sys
+
+    script = f"""
+import resource
+from webmodel.app.page import build_pair
+from webmodel.app.pair import default_form
+pair, problems, _ = build_pair({{**default_form(), **{HOSTILE!r}}})
+assert pair is None, "the hostile input was built"
+pair, problems, message = build_pair({{**default_form(), "firms": "20000",
+                                       "suppliers_per_input": "14"}})
+assert pair is not None, (problems, message)
+pair.step(2)
+print(max(m.network.n_links for m in pair.models))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    links, rss = (int(x) for x in out.stdout.split())
+    assert 500_000 < links <= 1_000_000  # the largest accepted is near the limit
+    assert rss < SERVER_MEMORY_BOUND, f"{rss / 1e6:.0f} MB"

@@ -123,15 +123,46 @@ def wait_for_new_image(page, css_class: str, old: str) -> str:
     return new
 
 
+def chart_marks(page, chart: str, mark: str) -> int:
+    """How many SVG marks of a kind (symbol, line, rect, area) a Vega chart has drawn."""
+    return page.locator(f".webmodel-chart-{chart} svg .mark-{mark} path").count()
+
+
+def wait_for_marks(page, chart: str, mark: str, at_least: int) -> None:
+    deadline = time.monotonic() + UPDATE_TIMEOUT_MS / 1000
+    while chart_marks(page, chart, mark) < at_least:
+        assert time.monotonic() < deadline, f"{chart}: fewer than {at_least} {mark} marks"
+        page.wait_for_timeout(100)
+
+
+def hover_tooltip(page, chart: str, tries: int = 20) -> str:
+    """Move the pointer onto a point of a chart and return vega's tooltip text. A chart drawn
+    anew (after a week's spec arrives) replaces its marks, so try again until one holds."""
+    tooltip = page.locator("#vg-tooltip-element")
+    for _ in range(tries):
+        page.wait_for_timeout(300)  # vega redraws 100 ms after the last spec change
+        point = page.locator(f".webmodel-chart-{chart} svg .mark-symbol path").nth(5)
+        point.scroll_into_view_if_needed()
+        box = point.bounding_box()
+        if box is None:
+            continue
+        for dx in (0.0, 0.5):  # vega shows its tooltip on a pointer move over the mark
+            page.mouse.move(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2)
+            page.wait_for_timeout(150)
+        if tooltip.is_visible() and "week" in tooltip.inner_text():
+            return tooltip.inner_text()
+    raise AssertionError(f"no tooltip on {chart}")
+
+
 def test_app_offline_step_disrupt_and_screenshot(page, server) -> None:
     log = server[1]
-    # Loaded offline: both networks and every chart are on the page.
+    # Loaded offline: both networks and every chart are on the page, the charts as SVG.
     assert page.locator(".webmodel-network").count() == 2
-    for chart in ("deliveries", "performance", "backlog"):
-        assert page.locator(f".webmodel-chart-{chart}").count() == 1
+    for chart in ("deliveries-0", "deliveries-1", "performance", "backlog"):
+        page.locator(f".webmodel-chart-{chart} svg").first.wait_for()
     assert len(card_texts(page, "fill_rate")) == 2
 
-    # Stepping advances both models (one week counter, two cards, two pictures).
+    # Stepping advances both models (one week counter, two cards, two pictures, the charts).
     network = image_source(page, "webmodel-network")
     click(page, "Step")
     page.get_by_text("week 1 of 104").wait_for()
@@ -139,21 +170,27 @@ def test_app_offline_step_disrupt_and_screenshot(page, server) -> None:
     assert card_texts(page, "fill_rate") == ["100.0 %", "100.0 %"]
     click(page, "+10 weeks")
     page.get_by_text("week 11 of 104").wait_for()
+    wait_for_marks(page, "performance", "symbol", 2 * 11)  # a point per wiring and week
     before = card_texts(page, "min_performance")
-    performance = image_source(page, "webmodel-chart-performance")
 
     # A disruption button hits both models: message, charts (the shaded weeks), then cards.
     click(page, "Hub assembly (USA)")
     page.get_by_text("scheduled in both models").wait_for()
-    performance = wait_for_new_image(page, "webmodel-chart-performance", performance)
+    page.get_by_text("USA end-item assembly down, weeks 12–19").wait_for()
+    wait_for_marks(page, "performance", "rect", 1)
     for week in range(12, 16):
         click(page, "Step")
         page.get_by_text(f"week {week} of 104").wait_for()
-    wait_for_new_image(page, "webmodel-chart-performance", performance)
+    wait_for_marks(page, "performance", "symbol", 2 * 15)
     after = card_texts(page, "min_performance")
     assert after != before
     # Hub-and-spokes assembles everything in the hub: its worst week gets worse.
     assert float(after[0].split()[0]) < float(before[0].split()[0])
+
+    # Hover a point: the tooltip gives the week, the value and the wiring.
+    text = hover_tooltip(page, "performance")
+    assert "week" in text and "Q(t)" in text and "wiring" in text, text
+    assert "production-web" in text or "hub-and-spokes" in text, text
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "app-e2e.png", full_page=True)
@@ -161,6 +198,58 @@ def test_app_offline_step_disrupt_and_screenshot(page, server) -> None:
     assert page.outside == [], f"requests left localhost: {page.outside}"
     server_log = log.read_text()
     assert "Could not load URL" not in server_log, server_log
+
+
+def test_downloads_return_files_that_load(page, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from webmodel.coalition.scenario import load_scenario
+
+    click(page, "+10 weeks")
+    page.get_by_text("week 10 of 104").wait_for()
+    with page.expect_download() as download:
+        click(page, "series (Parquet)")
+    table = pq.read_table(download.value.path())
+    assert table.num_rows == 2 * 10 and b"params" in table.schema.metadata
+    with page.expect_download() as download:
+        click(page, "scenario + disruptions (TOML)")
+    saved = tmp_path / "view.toml"
+    saved.write_bytes(Path(download.value.path()).read_bytes())
+    assert load_scenario(saved).name
+    with page.expect_download() as download:
+        click(page, "performance (SVG)")
+    assert b"<svg" in Path(download.value.path()).read_bytes()[:2000]
+    assert page.outside == []
+
+
+def test_a_bad_uploaded_scenario_names_the_field(page, tmp_path: Path) -> None:
+    scenario = ROOT / "webmodel/coalition/scenarios/default.toml"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(scenario.read_text().replace('hub = "USA"', 'hub = "SECRET_TOKEN_abc123"'))
+    page.locator(".webmodel-upload input[type=file]").set_input_files(bad)
+    page.get_by_text("Uploaded scenario refused").first.wait_for()
+    shown = page.locator(".webmodel-upload-error").inner_text()
+    assert "hub" in shown and "not one of the states" in shown, shown
+    assert "SECRET" not in page.content()
+    assert page.outside == []
+
+
+def test_screenshots_for_the_readme(page) -> None:
+    """The README's pictures, at a laptop's 1440x900 and a small 1024x768 (docs/img/)."""
+    click(page, "+10 weeks")
+    page.get_by_text("week 10 of 104").wait_for()
+    click(page, "Hub assembly (USA)")
+    page.get_by_text("scheduled in both models").wait_for()
+    for _ in range(2):
+        click(page, "+10 weeks")
+    page.get_by_text("week 30 of 104").wait_for()
+    wait_for_marks(page, "performance", "symbol", 2 * 30)
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width, height in ((1440, 900), (1024, 768)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(600)  # the charts follow their container's width
+        page.screenshot(path=ARTIFACTS / f"app-{width}x{height}.png")
+    assert page.outside == []
 
 
 def test_bad_seed_gives_a_message_and_play_pauses(page) -> None:

@@ -39,12 +39,16 @@ DONE_MARKER = ".webmodel-complete"
 EXTRA_PACKAGES: tuple[str, ...] = ()
 
 # "{{cdn}}/NAME@1.2.3/" in the page template; "getCdn()}/NAME@1.2.3/" in components' front-end
-# code (Markdown loads KaTeX and Mermaid this way). Versions given as ${variable} or ranges are
-# left out: the components that use them (editors, ECharts, Vega) are not part of the app.
+# code (Markdown loads KaTeX and Mermaid this way). Versions given as ${variable} are left out:
+# the components that use them (editors, ECharts) are not part of the app. The charts' widget
+# (Vega-Lite) asks for major versions ("vega@5"): those are fetched as npm resolves the range
+# and kept under the name the page asks for.
 _TEMPLATE_PACKAGE = re.compile(
     r"\{\{\s*cdn\s*\}\}/((?:@[\w.-]+/)?[\w.-]+)@(\d+\.\d+\.\d+[\w.+-]*)/"
 )
 _COMPONENT_PACKAGE = re.compile(r"getCdn\(\)\}/((?:@[\w.-]+/)?[\w.-]+)@(\d+\.\d+\.\d+[\w.+-]*)/")
+_RANGE_PACKAGE = re.compile(r"getCdn\(\)\}/((?:@[\w.-]+/)?[\w.-]+)@(\d+)/")
+CHART_WIDGETS = ("widgets/vue/vegalite.vue",)  # the front-end code of the app's charts
 _SETTING_PACKAGE = re.compile(r"^/?((?:@[\w.-]+/)?[\w.-]+)@(\d[\w.+-]*)/")
 
 
@@ -71,6 +75,9 @@ def required_packages() -> list[str]:
         for source in sorted(solara_root.glob(pattern)):
             text = source.read_text("utf-8")
             found.update(dict.fromkeys(f"{n}@{v}" for n, v in _COMPONENT_PACKAGE.findall(text)))
+    for widget in CHART_WIDGETS:
+        text = (solara_root / widget).read_text("utf-8")
+        found.update(dict.fromkeys(f"{n}@{v}" for n, v in _RANGE_PACKAGE.findall(text)))
     # The template carries bundles for ipyvuetify 2 and 3; only the installed one is loaded.
     wanted = "solara-vuetify3-app" if _vuetify_major() >= 3 else "solara-vuetify-app@"
     found = {p: None for p in found if "solara-vuetify" not in p or wanted in p}

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
+from webmodel.analysis.palette import DEMAND, DOWN_SHADE, HUB, WEB, wiring_colours
 from webmodel.app.render import BlitFigure
 from webmodel.core.metrics import RECOVERED, end_items, performance
 from webmodel.core.metrics import baseline_by_end_item as baseline_by_item
@@ -30,10 +31,10 @@ if TYPE_CHECKING:
 
     from webmodel.core.model import CoalitionModel
 
-# One colour per side of the comparison (Paul Tol's "vibrant": colour-blind safe).
-MODEL_COLOURS = ("#CC3311", "#0077BB")
-DEMAND_COLOUR = "0.15"
-SHADE = "#f2c94c"
+# One colour per wiring (hub-and-spokes, web), the same everywhere (webmodel.analysis.palette).
+MODEL_COLOURS = (HUB, WEB)
+DEMAND_COLOUR = DEMAND
+SHADE = DOWN_SHADE
 ITEM_STYLES = ("-", "--", ":", "-.")
 
 
@@ -78,6 +79,7 @@ class ComparisonCharts:
         self.models = list(models)
         self.labels = list(labels)
         self.horizon = horizon
+        self.colours = wiring_colours([m.web_ness for m in self.models])
         first = self.models[0]
         self.items = end_items(first)
         self.baseline = baseline_by_item(first)
@@ -118,7 +120,7 @@ class ComparisonCharts:
             self.delivered_lines.append(
                 [
                     ax.plot([], [], color=colour, linewidth=1.4, label=label, animated=True)[0]
-                    for label, colour in zip(self.labels, MODEL_COLOURS, strict=False)
+                    for label, colour in zip(self.labels, self.colours, strict=False)
                 ]
             )
         axes[0].set_ylabel("units per week", fontsize=8)
@@ -140,7 +142,7 @@ class ComparisonCharts:
                 label=label,
                 animated=True,
             )[0]
-            for label, colour in zip(self.labels, MODEL_COLOURS, strict=False)
+            for label, colour in zip(self.labels, self.colours, strict=False)
         ]
         ax.axhline(1.0, color="0.3", linewidth=0.8)
         ax.axhline(RECOVERED, color="0.5", linewidth=0.7, linestyle="--")
@@ -182,7 +184,7 @@ class ComparisonCharts:
                     )[0]
                     for k, item in enumerate(self.items)
                 ]
-                for label, colour in zip(self.labels, MODEL_COLOURS, strict=False)
+                for label, colour in zip(self.labels, self.colours, strict=False)
             ]
         ax_backlog.set_ylabel("weeks of baseline demand", fontsize=8)
         handles, names = ax_backlog.get_legend_handles_labels()
@@ -214,7 +216,7 @@ class ComparisonCharts:
             fill.remove()
         self._fills = []
         ax = self.performance_ax
-        for model, line, colour in zip(self.models, self.q_lines, MODEL_COLOURS, strict=False):
+        for model, line, colour in zip(self.models, self.q_lines, self.colours, strict=False):
             q = performance(model)
             model_weeks = np.arange(1, len(q) + 1)
             line.set_data(model_weeks, q)
@@ -251,7 +253,7 @@ class ComparisonCharts:
         for span in self._spans:
             span.remove()
         self._spans = [
-            ax.axvspan(d.start - 0.5, d.end - 0.5, color=SHADE, alpha=0.25, linewidth=0)
+            ax.axvspan(d.start - 0.5, d.end - 0.5, color=SHADE, alpha=0.12, linewidth=0)
             for ax in self.axes
             for d in key
         ]

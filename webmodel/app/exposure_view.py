@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from webmodel.analysis.exposure.dependency import dependency_map, state_report
 from webmodel.analysis.exposure.stress import StressConfig, StressResult, run_stress
 from webmodel.app.network_view import Layout, shared_layouts
-from webmodel.app.pair import CUSTOM_SCENARIO, ModelPair, Settings
+from webmodel.app.pair import UPLOADED_SCENARIO, ModelPair, Settings
 from webmodel.coalition.network import Network
 
 HIGHLIGHT = "#D55E00"  # Okabe-Ito vermilion
@@ -33,11 +33,18 @@ TOP = 10  # rows of the ranking shown per wiring
 
 def stress_config(settings: Settings) -> StressConfig:
     """The stress test of the app's settings: same scenario, size, horizon and levers, both
-    wirings, no surge (a node's loss is its own); the root seed is the app's seed."""
-    if settings.scenario == CUSTOM_SCENARIO:
-        scenario: str | None = settings.scenario_path
-    else:
-        scenario = None if settings.scenario == "default" else settings.scenario
+    wirings, no surge (a node's loss is its own); the root seed is the app's seed.
+
+    Raises:
+        ValueError: the scenario was uploaded; the stress test's sweep reads scenario files,
+            and the app never writes an upload to the server's disk.
+    """
+    if settings.scenario == UPLOADED_SCENARIO:
+        raise ValueError(
+            "The stress test runs on the built-in scenarios only: an uploaded scenario stays in "
+            "memory, and the stress test reads scenario files (run `webmodel stress` on it)."
+        )
+    scenario = None if settings.scenario == "default" else settings.scenario
     return StressConfig(
         scenario=scenario,
         firms=settings.firms,

@@ -26,6 +26,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from webmodel.analysis.palette import DOWN, state_colour
 from webmodel.app.render import BlitFigure
 
 if TYPE_CHECKING:
@@ -33,29 +34,13 @@ if TYPE_CHECKING:
     from webmodel.coalition.network import Network
     from webmodel.core.model import CoalitionModel
 
-# Okabe-Ito colours (distinguishable for most colour-blind readers), without its vermillion:
-# red is kept for what is down or closed.
-STATE_COLOURS = (
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#CC79A7",
-    "#56B4E9",
-    "#6A3D9A",
-    "#999999",
-    "#B8A200",
-    "#000000",
-    "#8C564B",
-)
-DISRUPTED = "#E3001B"
+# States' colours and "down / closed" from the one palette (no wiring colour is used for
+# states, and "down" has a colour of its own).
+DISRUPTED = DOWN
 RESOURCED = "#222222"
 CELL_ASPECT = 4.0  # a (state, tier) cell is this many node spacings wide per row it holds
 ROW_SPAN = 0.72  # share of a tier band's height used by its rows of firms
 GAP = 1.5  # node spacings between state bands
-
-
-def state_colour(index: int) -> str:
-    return STATE_COLOURS[index % len(STATE_COLOURS)]
 
 
 @dataclass

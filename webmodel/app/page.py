@@ -23,37 +23,43 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import solara
+from solara.widgets import VegaLite
 
+from webmodel.analysis.palette import DOWN, wiring_colours
+from webmodel.app import upload
 from webmodel.app.assets import configure_solara
-from webmodel.app.charts import MODEL_COLOURS, ComparisonCharts
+from webmodel.app.charts import ComparisonCharts
+from webmodel.app.export import figure_bytes, series_csv, series_parquet, view_toml
 from webmodel.app.exposure_view import ExposurePanel
 from webmodel.app.fleet_view import FleetPanel
+from webmodel.app.flow_view import flow_spec
 from webmodel.app.network_view import NetworkView, shared_layouts
 from webmodel.app.pair import (
-    CUSTOM_SCENARIO,
+    MAX_UPLOAD_BYTES,
     RUN_FIELDS,
+    UPLOADED_SCENARIO,
     Lever,
     ModelPair,
     SettingsError,
+    check_budget,
     default_form,
     levers,
     parse_form,
+    parse_uploaded_scenario,
     scenario_choices,
+    upload_too_big,
 )
+from webmodel.app.vega import ChartSpecs
 from webmodel.coalition.scenario import ScenarioError
+from webmodel.core.labels import METRICS, difference_in_words, disruption_in_words
 
 configure_solara()
 logger = logging.getLogger(__name__)
 
 SHORT_UNIT = 11  # characters of a unit that fit beside a field's value (longer: in its tooltip)
+FIRM_VIEW_MAX = 2_000  # firms per model drawn one by one; beyond, only the matrix of states
 PLAY_PAUSE_SECONDS = 0.05  # between weeks while playing, so clicks still get through
 Message = tuple[str, str]  # (kind: "error" | "success" | "info", text)
-METRIC_LABELS = {
-    "fill_rate": "fill rate",
-    "loss_area": "loss area",
-    "min_performance": "minimum performance",
-    "time_to_recover": "time to recover",
-}
 
 
 def format_metric(name: str, value: Any, shocked: bool) -> str:
@@ -93,14 +99,21 @@ class RenderedFrames:
             return self._condition.wait_for(lambda: self.frame >= frame, timeout)
 
 
+BUILDS = threading.BoundedSemaphore(1)
+
+
 def build_pair(form: dict[str, str]) -> tuple[ModelPair | None, dict[str, str], Message | None]:
     """Models from the form, or the problems to show (per field, and one message)."""
     try:
         settings = parse_form(form)
+        check_budget(settings)
     except SettingsError as error:
         return None, error.problems, ("error", "Please fix: " + "; ".join(error.problems.values()))
+    except ScenarioError as error:
+        return None, {"scenario": str(error)}, ("error", str(error))
     try:
-        return ModelPair(settings), {}, None
+        with BUILDS:  # one build at a time on the server: a big one cannot starve the others
+            return ModelPair(settings), {}, None
     except (ScenarioError, ValueError) as error:
         return None, {}, ("error", str(error))
     except Exception as error:  # a bug in a model must not take the page down
@@ -172,7 +185,7 @@ def Page() -> None:
         hits = ", ".join(
             f"{label}: {hit}" for label, hit in zip(pair.value.labels, injected.hits, strict=True)
         )
-        message.set(("success", f"Disruption {d.spec} scheduled in both models ({hits})."))
+        message.set(("success", f"{disruption_in_words(d)}: scheduled in both models ({hits})."))
         frame.set(frame.value + 1)
 
     solara.Title("webmodel: hub-and-spokes vs production web")
@@ -180,7 +193,7 @@ def Page() -> None:
         if pair.value is not None:
             RunControls(pair.value, frame.value, playing, step, rebuild)
             DisruptionControls(pair.value, inject, message)
-        SettingsForm(form, errors, rebuild)
+        SettingsForm(form, errors, message, rebuild)
     with solara.Column(classes=["webmodel-main"]):
         MessageBar(message)
         if pair.value is not None:
@@ -312,6 +325,7 @@ def DisruptionControls(
 def SettingsForm(
     form: solara.Reactive[dict[str, str]],
     errors: solara.Reactive[dict[str, str]],
+    message: solara.Reactive[Message | None],
     rebuild: Callable[[], None],
 ) -> None:
     """Scenario, wiring, seed, surge and levers; applied by "Build models" (or Reset)."""
@@ -355,15 +369,15 @@ def SettingsForm(
             field(lever.name, lever.label, hint, f"valid: {lever.rule}", unit)
 
     with solara.Card("Settings", margin=0, classes=["webmodel-settings"]):
-        scenarios = [*scenario_choices(), CUSTOM_SCENARIO]
+        uploaded = bool(form.value.get("uploaded"))
+        scenarios = [*scenario_choices(), *([UPLOADED_SCENARIO] if uploaded else [])]
         solara.Select(
             "scenario",
             values=scenarios,
             value=form.value.get("scenario", "default"),
             on_value=lambda name: form.set({**form.value, "scenario": name}),
         )
-        if form.value.get("scenario") == CUSTOM_SCENARIO:
-            field("scenario_path", "scenario file (TOML)")
+        ScenarioUpload(form, errors, message)
         run_field("firms", "firms (blank: as in the scenario)", "scale to about this many firms")
         with solara.Row(gap="8px"):
             run_field("web_ness_left", "web_ness, left")
@@ -384,6 +398,62 @@ def SettingsForm(
                     if lever.role == role:
                         lever_field(lever)
         solara.Button("Build models", on_click=rebuild, color="primary", block=True)
+
+
+def read_upload(file: dict[str, Any]) -> bytes:
+    """An upload's bytes, refusing a file over the cap before any of it is transferred."""
+    size = int(file.get("size") or 0)
+    if size > MAX_UPLOAD_BYTES:
+        raise ScenarioError([upload_too_big(size)], "uploaded scenario")
+    data = file.get("data")
+    if data is None:  # lazy: read at most one byte past the cap
+        data = file["file_obj"].read(MAX_UPLOAD_BYTES + 1)
+    return bytes(data)
+
+
+def accept_upload(
+    file: dict[str, Any],
+    form: solara.Reactive[dict[str, str]],
+    errors: solara.Reactive[dict[str, str]],
+    message: solara.Reactive[Message | None],
+) -> None:
+    """Validate an uploaded scenario in memory; select it, or say which field is wrong."""
+    try:
+        data = read_upload(file)
+        scenario = parse_uploaded_scenario(data)
+    except ScenarioError as error:
+        errors.set({**errors.value, "scenario": "; ".join(error.problems)})
+        message.set(("error", "Uploaded scenario refused: " + "; ".join(error.problems)))
+        return
+    form.set({**form.value, "scenario": UPLOADED_SCENARIO, "uploaded": data.decode("utf-8")})
+    errors.set({k: v for k, v in errors.value.items() if k != "scenario"})
+    firms = sum(group.count for group in scenario.firm_groups)
+    message.set(
+        (
+            "success",
+            f"Uploaded scenario accepted ({len(scenario.states)} states, {firms} firms); "
+            "press Build models to use it.",
+        )
+    )
+
+
+@solara.component
+def ScenarioUpload(
+    form: solara.Reactive[dict[str, str]],
+    errors: solara.Reactive[dict[str, str]],
+    message: solara.Reactive[Message | None],
+) -> None:
+    """Drop a scenario TOML here; it is read in memory and validated, never saved."""
+    with solara.Column(gap="0px", classes=["webmodel-upload"]):
+        solara.Text(
+            f"or upload a scenario file (.toml, at most {MAX_UPLOAD_BYTES // 1000} kB; "
+            "read in memory, never saved)",
+            style={"font-size": "80%", "color": "#555"},
+        )
+        upload.ScenarioFileInput(on_file=lambda file: accept_upload(file, form, errors, message))
+        problem = errors.value.get("scenario")
+        if problem:
+            solara.Text(problem, classes=["webmodel-upload-error"], style={"color": DOWN})
 
 
 # --- main area -----------------------------------------------------------------------------
@@ -414,27 +484,77 @@ def Dashboard(pair: ModelPair, frame: int) -> None:
         [pair],
     )
     metrics = solara.use_memo(pair.metrics, [pair, frame])  # (takes the pair's lock)
+    colours = wiring_colours(list(pair.settings.web_ness))
     with solara.Columns([1, 1]):
         for k, (label, model) in enumerate(zip(pair.labels, pair.models, strict=True)):
             shocked = bool(model.disruptions) or model.surge != 1.0
             with solara.Column():
-                MetricCard(k, label, model.week, metrics[k], shocked)
-                NetworkImage(pair, views[k], frame)
+                MetricCard(k, label, colours[k], model.week, metrics[k], shocked)
+                if model.network.n_firms <= FIRM_VIEW_MAX:
+                    NetworkImage(pair, views[k], frame)
+                else:
+                    solara.Text(
+                        f"{model.network.n_firms:,} firms: too many to draw one by one; "
+                        "the links between states are below.",
+                        style={"font-size": "85%", "color": "#555"},
+                    )
+                FlowMatrix(pair, k, frame)
+    DifferenceCard(pair.labels, metrics, pair.week)
     Charts(pair, frame)
     FleetPanel(pair, frame)  # service end items (ship repair) only: webmodel/app/fleet_view.py
+    Downloads(pair)
 
 
 @solara.component
-def MetricCard(index: int, label: str, week: int, metrics: dict[str, Any], shocked: bool) -> None:
-    colour = MODEL_COLOURS[index % len(MODEL_COLOURS)]
+def MetricCard(
+    index: int, label: str, colour: str, week: int, metrics: dict[str, Any], shocked: bool
+) -> None:
+    """One model's metrics; each metric's definition and unit on hover."""
     with solara.Card(margin=0, classes=["webmodel-card", f"webmodel-card-{index}"]):
         solara.Text(label, style={"font-weight": "bold", "color": colour, "font-size": "110%"})
         with solara.Row(gap="24px", style={"flex-wrap": "wrap"}):
-            for name, text in METRIC_LABELS.items():
+            for name, meta in METRICS.items():
                 value = format_metric(name, metrics.get(name), shocked) if week else "–"
-                with solara.Column(gap="0px"):
-                    solara.Text(text, style={"font-size": "75%", "color": "#666"})
+                with solara.Tooltip(meta.definition), solara.Column(gap="0px"):
+                    solara.Text(
+                        f"{meta.label} ({meta.unit})",
+                        classes=[f"metric-label-{name}"],
+                        # dotted: hover for the definition
+                        style={
+                            "font-size": "85%",
+                            "color": "#444",
+                            "text-decoration": "underline dotted",
+                            "cursor": "help",
+                        },
+                    )
                     solara.Text(value, classes=[f"metric-{name}"], style={"font-size": "120%"})
+
+
+@solara.component
+def DifferenceCard(labels: list[str], metrics: list[dict[str, Any]], week: int) -> None:
+    """Right minus left for each metric, with its sign, in words."""
+    if not week or not all(metrics):
+        return
+    left, right = labels
+    with solara.Card(f"{right} − {left}", margin=0, classes=["webmodel-difference"]):
+        for name in METRICS:
+            text = difference_in_words(
+                name, metrics[0].get(name), metrics[1].get(name), left, right
+            )
+            solara.Text(text, classes=[f"difference-{name}"], style={"display": "block"})
+
+
+@solara.component
+def FlowMatrix(pair: ModelPair, index: int, frame: int) -> None:
+    """Supply links between states, closed ones marked (webmodel.app.flow_view)."""
+    model = pair.models[index]
+
+    def build() -> dict[str, Any]:
+        with pair.lock:
+            return flow_spec(model, f"{pair.labels[index]}: links between states")
+
+    spec = solara.use_memo(build, [pair, index, frame])
+    VegaChart(spec, f"flows-{index}")
 
 
 @solara.component
@@ -449,26 +569,34 @@ def NetworkImage(pair: ModelPair, view: NetworkView, frame: int) -> None:
 
 @solara.component
 def Charts(pair: ModelPair, frame: int) -> None:
-    charts = solara.use_memo(
-        lambda: ComparisonCharts(pair.models, pair.labels, pair.horizon), [pair]
-    )
+    """Vector charts with hover (Vega-Lite, drawn by the browser); see webmodel.app.vega."""
+    specs = solara.use_memo(lambda: ChartSpecs(pair.models, pair.labels, pair.horizon), [pair])
 
-    def draw() -> list[bytes]:
+    def build() -> list[dict[str, Any]]:
         with pair.lock:
-            return charts.pngs()
+            return specs.specs()
 
-    deliveries, performance, backlog = solara.use_memo(draw, [charts, frame])
+    *deliveries, performance, backlog = solara.use_memo(build, [specs, frame])
+    names = [f"deliveries-{k}" for k in range(len(deliveries))]
     with solara.Columns([1, 1]):
-        solara.Image(deliveries, width="100%", classes=["webmodel-chart-deliveries"])
-        solara.Image(performance, width="100%", classes=["webmodel-chart-performance"])
+        for name, spec in zip(names, deliveries, strict=True):
+            VegaChart(spec, name)
     with solara.Columns([1, 1]):
-        solara.Image(backlog, width="100%", classes=["webmodel-chart-backlog"])
-        Disruptions(pair, frame)
+        VegaChart(performance, "performance")
+        VegaChart(backlog, "backlog")
+    Disruptions(pair, frame)
+    ChartDownloads(pair)
+
+
+@solara.component
+def VegaChart(spec: dict[str, Any], name: str) -> None:
+    with solara.Div(classes=["webmodel-chart", f"webmodel-chart-{name}"]):
+        VegaLite.element(spec=spec)
 
 
 @solara.component
 def Disruptions(pair: ModelPair, frame: int) -> None:
-    """The shocks both models got (scenario ones and those injected here)."""
+    """The shocks both models got (scenario ones and those injected here), in words."""
     scheduled = pair.models[0].disruptions
     if not scheduled:
         return
@@ -478,6 +606,62 @@ def Disruptions(pair: ModelPair, frame: int) -> None:
     ):
         for s in scheduled:
             d = s.disruption
-            weeks = f"weeks {d.start}–{d.end - 1}"
-            ramp = f", back over {d.recovery_weeks} weeks" if d.recovery == "linear" else ""
-            solara.Text(f"{d.spec} ({weeks}{ramp})", classes=["webmodel-disruption"])
+            with solara.Tooltip(f"as a spec: {d.spec}"):
+                solara.Text(disruption_in_words(d), classes=["webmodel-disruption"])
+
+
+def _stem(pair: ModelPair) -> str:
+    return f"webmodel-{pair.settings.scenario.replace(' ', '-')}-seed{pair.settings.seed}"
+
+
+@solara.component
+def ChartDownloads(pair: ModelPair) -> None:
+    """The charts as files (drawn with matplotlib when pressed, at the current week)."""
+    names = ("deliveries", "performance", "backlog")
+    kept: dict[str, ComparisonCharts] = solara.use_memo(dict, [pair])  # built on first press
+
+    def figure(k: int, fmt: str) -> Callable[[], bytes]:
+        def data() -> bytes:
+            with pair.lock:
+                if "charts" not in kept:
+                    kept["charts"] = ComparisonCharts(pair.models, pair.labels, pair.horizon)
+                charts = kept["charts"]
+                charts.update()
+                return figure_bytes(charts.figures[k], fmt)
+
+        return data
+
+    with solara.Row(gap="4px", style={"flex-wrap": "wrap"}, classes=["webmodel-chart-downloads"]):
+        for k, name in enumerate(names):
+            for fmt in ("svg", "png"):
+                solara.FileDownload(
+                    figure(k, fmt),
+                    filename=f"{_stem(pair)}-{name}.{fmt}",
+                    label=f"{name} ({fmt.upper()})",
+                )
+
+
+@solara.component
+def Downloads(pair: ModelPair) -> None:
+    """Take it away: the series, and a scenario file that reproduces the view."""
+    stem = _stem(pair)
+    with solara.Card("Download", margin=0, classes=["webmodel-downloads"]):
+        with solara.Row(gap="4px", style={"flex-wrap": "wrap"}):
+            solara.FileDownload(
+                lambda: series_csv(pair), filename=f"{stem}-series.csv", label="series (CSV)"
+            )
+            solara.FileDownload(
+                lambda: series_parquet(pair),
+                filename=f"{stem}-series.parquet",
+                label="series (Parquet)",
+            )
+            solara.FileDownload(
+                lambda: view_toml(pair, f"{stem}-view.toml").encode("utf-8"),
+                filename=f"{stem}-view.toml",
+                label="scenario + disruptions (TOML)",
+            )
+        solara.Text(
+            "The TOML holds the scenario, the lever settings and every disruption; "
+            "its first lines are the `webmodel run` commands that rebuild each side.",
+            style={"font-size": "80%", "color": "#555"},
+        )

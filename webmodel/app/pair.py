@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -17,14 +18,25 @@ from pathlib import Path
 from typing import Any
 
 from webmodel.coalition.disruptions import Disruption
-from webmodel.coalition.parameters import RUN_SPECS, SCENARIO_SPECS, Spec
-from webmodel.coalition.scenario import Scenario, ScenarioError, builtin_scenarios, load_scenario
+from webmodel.coalition.parameters import MAX_SEED, RUN_SPECS, SCENARIO_SPECS, Spec
+from webmodel.coalition.scenario import (
+    Scenario,
+    ScenarioError,
+    builtin_scenarios,
+    load_scenario,
+    parse_scenario,
+)
 from webmodel.coalition.topology import resolve_web_ness
 from webmodel.core.metrics import compute_metrics, performance
 from webmodel.core.model import CoalitionModel
 
-CUSTOM_SCENARIO = "other file..."
+UPLOADED_SCENARIO = "uploaded file"  # the menu entry of a scenario the user uploaded
+MAX_UPLOAD_BYTES = 1_000_000  # a scenario is a few kB; a bigger upload is refused unread
 APP_MAX_FIRMS = 20_000  # beyond this one step and one frame take seconds; the app is for exploring
+# Links one model may hold in the app (a shared server): about 300 MB per model at this size.
+# The production web has about firms x inputs per firm x suppliers per input links; at 20,000
+# firms and 100 suppliers per input that is 5.8 million links, 1.4 GB and 10 s to build.
+MAX_LINKS = 1_000_000
 APP_SURGE = 2.0  # the app compares the wirings under a demand surge, as `webmodel compare` does
 
 
@@ -44,18 +56,89 @@ def scenario_choices() -> list[str]:
     return sorted(builtin_scenarios(), key=lambda n: n != "default")
 
 
-def load_named_scenario(name: str, path: str = "") -> Scenario:
-    """A built-in scenario by name, or (for :data:`CUSTOM_SCENARIO`) the file at ``path``."""
-    if name == CUSTOM_SCENARIO:
-        if not path.strip():
-            raise ScenarioError(["scenario file: give the path of a TOML file"], "scenario")
-        return load_scenario(Path(path.strip()).expanduser())
+def load_named_scenario(name: str, uploaded: str = "") -> Scenario:
+    """A built-in scenario by name, or (for :data:`UPLOADED_SCENARIO`) the uploaded TOML text.
+
+    The app never opens a path it is given: a name that is not a built-in scenario is refused,
+    whatever it looks like (``/etc/passwd``, ``~``, ``../x.toml``).
+    """
+    if name == UPLOADED_SCENARIO:
+        if not uploaded:
+            raise ScenarioError(["scenario: upload a scenario file first"], "scenario")
+        return parse_uploaded_scenario(uploaded.encode("utf-8"))
     if name == "default":
         return load_scenario(None)
     if name not in builtin_scenarios():
-        raise ScenarioError([f"unknown built-in scenario {name!r}"], "scenario")
+        raise ScenarioError(["scenario: not one of the built-in scenarios"], "scenario")
     return load_scenario(
         Path(str(resources.files("webmodel.coalition.scenarios").joinpath(f"{name}.toml")))
+    )
+
+
+# In a message about an uploaded file, what the file holds is left out: quoted values, the
+# "got ..." that repeats a value, and lists in parentheses (which may list the file's names).
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_GOT = re.compile(r",? got .*$")
+_LISTED = re.compile(r"\s*\([^)]*\)")
+
+
+def redact(problem: str) -> str:
+    """A validation message without the file's contents: the field's name and the problem."""
+    problem = _GOT.sub("", problem)
+    problem = _LISTED.sub("", problem)
+    return _QUOTED.sub("(a value in the file)", problem)
+
+
+def parse_uploaded_scenario(data: bytes, max_firms: int | None = None) -> Scenario:
+    """A scenario from an uploaded file's bytes, parsed in memory and validated.
+
+    Raises:
+        ScenarioError: too big, not UTF-8, not TOML, nested too deeply, or invalid; the messages
+            name the field and the problem, never the file's values.
+    """
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ScenarioError([upload_too_big(len(data))], "uploaded scenario")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ScenarioError(
+            [f"scenario file: not UTF-8 text (byte {err.start})"], "uploaded scenario"
+        ) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        # Only where it is, not what the line holds (tomllib's messages name no content).
+        at = re.search(r"line (\d+), column (\d+)", str(err))
+        where = f" at line {at[1]}, column {at[2]}" if at else ""
+        raise ScenarioError(
+            [f"scenario file: not valid TOML{where}"], "uploaded scenario"
+        ) from None
+    except RecursionError:
+        raise ScenarioError(
+            ["scenario file: nested too deeply to be a scenario"], "uploaded scenario"
+        ) from None
+    try:
+        scenario = parse_scenario(raw, "uploaded scenario")
+    except ScenarioError as err:
+        raise ScenarioError([redact(p) for p in err.problems], "uploaded scenario") from None
+    except RecursionError:
+        raise ScenarioError(
+            ["scenario file: nested too deeply to be a scenario"], "uploaded scenario"
+        ) from None
+    firms = sum(group.count for group in scenario.firm_groups)
+    limit = max_firms or APP_MAX_FIRMS
+    if firms > limit:
+        raise ScenarioError(
+            [f"firms: the file's firm groups hold {firms} firms, more than the app's {limit}"],
+            "uploaded scenario",
+        )
+    return scenario
+
+
+def upload_too_big(size: int) -> str:
+    return (
+        f"scenario file: {size / 1e6:.1f} MB is more than the {MAX_UPLOAD_BYTES / 1e6:g} MB "
+        "limit (a scenario is a few kB)"
     )
 
 
@@ -121,7 +204,7 @@ class Settings:
     """What the two models are built from (validated)."""
 
     scenario: str = "default"
-    scenario_path: str = ""
+    uploaded: str = ""  # the uploaded scenario's TOML text (for UPLOADED_SCENARIO)
     firms: int | None = None
     web_ness: tuple[float, float] = (0.0, 1.0)
     seed: int = 1
@@ -148,7 +231,6 @@ def default_form() -> dict[str, str]:
     defaults = Settings()
     form = {
         "scenario": defaults.scenario,
-        "scenario_path": "",
         "firms": "",
         "web_ness_left": f"{defaults.web_ness[0]:g}",
         "web_ness_right": f"{defaults.web_ness[1]:g}",
@@ -188,13 +270,17 @@ def parse_form(form: Mapping[str, str]) -> Settings:
     get = lambda key: str(form.get(key, "") or "")  # noqa: E731
 
     seed = None
+    text = get("seed").strip()
     try:
-        seed = int(get("seed").strip())
+        seed = int(text)
     except ValueError:
-        text = get("seed").strip()
         problems["seed"] = (
-            f"seed must be a whole number, got {text!r}" if text else "seed is required"
+            f"seed must be a whole number, got {text[:20]!r}" if text else "seed is required"
         )
+    else:
+        if not 0 <= seed <= MAX_SEED:
+            problems["seed"] = f"seed must be a whole number in [0, {MAX_SEED}], got {seed}"
+            seed = None
     run: dict[str, Any] = {}
     for key, (spec, what) in RUN_FIELDS.items():
         if key == "firms" and not get(key).strip():
@@ -218,13 +304,15 @@ def parse_form(form: Mapping[str, str]) -> Settings:
         if value is not None:
             lever_values[lever.name] = value
     scenario = get("scenario") or "default"
-    if scenario == CUSTOM_SCENARIO and not get("scenario_path").strip():
-        problems["scenario_path"] = "give the path of a scenario TOML file"
+    if scenario == UPLOADED_SCENARIO and not get("uploaded"):
+        problems["scenario"] = "scenario: upload a scenario file first"
+    elif scenario not in (UPLOADED_SCENARIO, *builtin_scenarios()):
+        problems["scenario"] = "scenario: not one of the built-in scenarios"
     if problems:
         raise SettingsError(problems)
     return Settings(
         scenario=scenario,
-        scenario_path=get("scenario_path"),
+        uploaded=get("uploaded"),
         firms=run["firms"],
         web_ness=(run["web_ness_left"], run["web_ness_right"]),
         seed=seed,
@@ -233,6 +321,35 @@ def parse_form(form: Mapping[str, str]) -> Settings:
         steps=run["steps"],
         levers=lever_values,
     )
+
+
+def projected_links(scenario: Scenario, settings: Settings) -> int:
+    """About how many links the production web of these settings has, before building it:
+    firms x mean inputs per firm x suppliers per input, plus one demand link per firm."""
+    groups = scenario.firm_groups
+    inputs = {p.name: len(p.inputs) for p in scenario.products}
+    firms_in_file = sum(g.count for g in groups)
+    firms = settings.firms or firms_in_file
+    per_firm = sum(g.count * inputs.get(g.product, 0) for g in groups) / max(firms_in_file, 1)
+    k = settings.levers.get("suppliers_per_input", scenario.parameters.suppliers_per_input)
+    return int(firms * per_firm * k + firms)
+
+
+def check_budget(settings: Settings) -> Scenario:
+    """The scenario of ``settings``, if the models fit the app's budget; else
+    :class:`SettingsError` naming the fields that size them (nothing is allocated)."""
+    scenario = load_named_scenario(settings.scenario, settings.uploaded)
+    links = projected_links(scenario, settings)
+    if links > MAX_LINKS:
+        what = (
+            f"about {links:,} links per model, more than the app's {MAX_LINKS:,}: lower "
+            "suppliers per input or firms (the command line takes larger runs)"
+        )
+        problems = {"firms": f"firms: {what}"}
+        if "suppliers_per_input" in settings.levers:
+            problems["suppliers_per_input"] = f"suppliers per input: {what}"
+        raise SettingsError(problems)
+    return scenario
 
 
 # --- the pair of models --------------------------------------------------------------------
@@ -260,7 +377,7 @@ class ModelPair:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        scenario = load_named_scenario(settings.scenario, settings.scenario_path)
+        scenario = load_named_scenario(settings.scenario, settings.uploaded)
         self.labels: list[str] = []
         self.models: list[CoalitionModel] = []
         for w in settings.web_ness:

@@ -41,6 +41,9 @@ TOPOLOGIES = ("hub-and-spokes", "production-web")
 # The longest horizon or delay anyone needs (20 years of weeks): an upper bound on every duration,
 # so that no input can ask for arrays sized by an absurd number of weeks.
 MAX_WEEKS = 1040
+# The largest seed (numpy takes any non-negative integer; a signed 64-bit bound keeps seeds
+# storable in every Parquet column and JSON reader).
+MAX_SEED = 2**63 - 1
 # The most firms one run may have (scenario firm groups, --firms, a network file), and the largest
 # quantity a scenario or network may state (units per week of capacity or demand, units per unit,
 # costs, order weights): far from float overflow even after surges, headroom and a long horizon.

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from webmodel.coalition.disruptions import Disruption
 
 
 @dataclass(frozen=True)
@@ -233,3 +237,101 @@ def clip(name: str, value: float | None) -> float | None:
     if high is not None and value > high:
         return high
     return value
+
+
+# --- the app's short form: a metric's hover text and which way is better ---------------------
+
+
+@dataclass(frozen=True)
+class MetricHint:
+    """What the app shows beside a metric card: label, unit, definition (from
+    :data:`METRIC_WORDS`), and which direction is better, for the web − hub card's words."""
+
+    label: str
+    unit: str  # "%" for shares, "weeks", or the metric's own unit
+    definition: str
+    higher_is_better: bool
+
+
+def _hint(name: str, higher_is_better: bool) -> MetricHint:
+    words = METRIC_WORDS[name]
+    unit = {"share": "%", "weeks": "weeks"}.get(words.kind, words.unit)
+    return MetricHint(words.label, unit, words.definition, higher_is_better)
+
+
+METRICS: dict[str, MetricHint] = {
+    "fill_rate": _hint("fill_rate", True),
+    "loss_area": _hint("loss_area", False),
+    "min_performance": _hint("min_performance", True),
+    "time_to_recover": _hint("time_to_recover", False),
+}
+
+_KIND_WORDS = {
+    "random": "a random {share} of firms down",
+    "targeted": "the {share} most central firms down",
+    "assembly": "{target} end-item assembly down",
+    "state": "{target} cut off (no trade across its borders)",
+    "product": "{target} production down",
+    "firm": "firm {target} down",
+    "cyber": "a cyber outage at IT vendors serving about {share} of firms",
+    "border": "trade between {target} frozen",
+}
+
+
+def _share(target: str | None) -> str:
+    head = (target or "").split(":")[0]
+    try:
+        return f"{100 * float(head):g} %"
+    except ValueError:
+        return head or "?"
+
+
+def disruption_in_words(d: Disruption) -> str:
+    """E.g. "USA end-item assembly down, weeks 12–19"."""
+    target = d.target or ""
+    if d.kind == "product" and ":" in target:
+        product, state = target.split(":", 1)
+        target = f"{product.replace('_', ' ')} in {state}"
+    elif d.kind == "product":
+        target = target.replace("_", " ")
+    elif d.kind == "border":
+        target = target.replace("-", " and ")
+    words = _KIND_WORDS[d.kind].format(target=target, share=_share(d.target))
+    if d.kind == "targeted" and d.target and ":betweenness" in d.target:
+        words += " (by betweenness)"
+    last = d.start + d.duration - 1
+    text = f"{words}, week {d.start}" if last == d.start else f"{words}, weeks {d.start}–{last}"
+    if d.severity != 1:
+        text += f", losing {100 * d.severity:g} % of capacity"
+    if d.recovery == "linear" and d.recovery_weeks:
+        text += f", back over {d.recovery_weeks} weeks"
+    return text[0].upper() + text[1:]
+
+
+def format_value(name: str, value: Any) -> str:
+    """A metric's value with its unit (None: "–")."""
+    if value is None:
+        return "–"
+    unit = METRICS[name].unit if name in METRICS else ""
+    if unit == "%":
+        return f"{100 * value:.1f} %"
+    if unit == "weeks":
+        return f"{value:.2f} weeks" if isinstance(value, float) else f"{value} weeks"
+    return f"{value:.3g}"
+
+
+def difference_in_words(
+    name: str, left: Any, right: Any, left_label: str = "hub", right_label: str = "web"
+) -> str:
+    """Right minus left for one metric, with its sign and what it means, e.g.
+    "fill rate: web − hub = +3.1 points (web is better)"."""
+    meta = METRICS[name]
+    head = f"{meta.label}: {right_label} − {left_label}"
+    if left is None or right is None:
+        return f"{head}: not comparable yet (a side has no value)"
+    diff = right - left
+    amount, unit = (100 * diff, " points") if meta.unit == "%" else (diff, " weeks")
+    if abs(amount) < 0.05:
+        return f"{head} = 0{unit} (the same)"
+    better = (diff > 0) == meta.higher_is_better
+    return f"{head} = {amount:+.1f}{unit} ({right_label} is {'better' if better else 'worse'})"

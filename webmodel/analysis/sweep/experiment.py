@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from webmodel.analysis.sweep.parameters import ParameterInfo, model_parameters
+from webmodel.coalition.parameters import MAX_SEED
 from webmodel.coalition.scenario import ScenarioError, parse_toml, read_toml_text
 
 DESIGNS = ("full-factorial", "latin-hypercube", "sobol", "morris")
@@ -52,7 +53,6 @@ MAX_SAMPLES = 2**24  # Latin-hypercube or Sobol' base samples
 MAX_TRAJECTORIES = 1_000_000  # Morris
 MAX_GRID_LEVELS = 1_000  # Morris grid levels
 MAX_RANGE_LEVELS = 10_000  # n of an evenly spaced range in a full factorial
-MAX_SEED = 2**63 - 1
 
 
 class ExperimentError(ScenarioError):
