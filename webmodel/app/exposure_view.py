@@ -23,11 +23,12 @@ from matplotlib.figure import Figure
 
 from webmodel.analysis.exposure.dependency import dependency_map, state_report
 from webmodel.analysis.exposure.stress import StressConfig, StressResult, run_stress
+from webmodel.analysis.palette import DOWN
 from webmodel.app.network_view import Layout, shared_layouts
 from webmodel.app.pair import UPLOADED_SCENARIO, ModelPair, Settings
 from webmodel.coalition.network import Network
 
-HIGHLIGHT = "#D55E00"  # Okabe-Ito vermilion
+HIGHLIGHT = DOWN  # the palette's "down" colour: the node taken down
 TOP = 10  # rows of the ranking shown per wiring
 
 

@@ -14,14 +14,15 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from webmodel.analysis.palette import HUB, WEB
 from webmodel.analysis.report.figures import OKABE_ITO, WIDTH, save, style
 from webmodel.analysis.report.stats import Estimate
 
 FINDINGS_FORMATS = ("png", "svg")
 TOPOLOGY_COLOURS = {
-    "hub-and-spokes": OKABE_ITO[1],
-    "production-web": OKABE_ITO[0],
-    "web": OKABE_ITO[0],
+    "hub-and-spokes": HUB,
+    "production-web": WEB,
+    "web": WEB,
 }
 
 

@@ -91,8 +91,16 @@ def demand_of(variable: str, results: SweepResults) -> str | None:
     return demand if demand in results.series_variables else None
 
 
-def _colours(n: int) -> list[str]:
-    return [OKABE_ITO[i % len(OKABE_ITO)] for i in range(n)]
+def _colours(grouping: Grouping | None) -> list[str]:
+    """A colour per level: the wirings' own colours (webmodel.analysis.palette) when the levels
+    are the two topologies, the Okabe-Ito cycle otherwise."""
+    from webmodel.analysis.palette import HUB, WEB
+
+    labels = list(grouping.labels) if grouping is not None else ["all runs"]
+    wiring = {"hub-and-spokes": HUB, "production-web": WEB}
+    if set(labels) <= set(wiring):
+        return [wiring[label] for label in labels]
+    return [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(labels))]
 
 
 def series_figure(
@@ -126,7 +134,7 @@ def series_figure(
         d_steps, wanted, _, _ = series_bands(d_run, d_step, d_value, combined, n_colours * n_panels)
     fig = Figure(figsize=(WIDTH, 2.4), layout="constrained")
     axes = fig.subplots(1, n_panels, sharey=True, squeeze=False)
-    colours = _colours(n_colours)
+    colours = _colours(colour)
     for p in range(n_panels):
         ax = axes[0, p]
         for c in range(n_colours):
@@ -175,7 +183,7 @@ def distribution_figure(
     n_colours = len(colour) if colour else 1
     n_x = len(x) if x else 1
     width = 0.8 / n_colours
-    colours = _colours(n_colours)
+    colours = _colours(colour)
     jitter = np.random.default_rng(0).uniform(-0.25, 0.25, results.runs.num_rows) * width
     for k, metric in enumerate(metrics):
         ax = axes[k // columns, k % columns]
