@@ -57,9 +57,5 @@ def wiring_colours(web_ness: Sequence[float]) -> list[str]:
     return colours
 
 
-def end_item_colour(index: int) -> str:
-    return END_ITEM_COLOURS[index % len(END_ITEM_COLOURS)]
-
-
 def state_colour(index: int) -> str:
     return STATE_COLOURS[index % len(STATE_COLOURS)]

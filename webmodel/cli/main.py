@@ -351,18 +351,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def describe_disruption(scheduled) -> str:
-    """A scheduled disruption in words: "assembly:USA@12+8: weeks 12-19 (15 firms down)"."""
+    """A scheduled disruption in words, after its spec: "assembly:USA@12+8: USA end-item
+    assembly down, weeks 12–19 (15 firms down)" (the words are the app's, core.labels)."""
+    from webmodel.core.labels import disruption_in_words
+
     d = scheduled.disruption
-    firms = 0 if scheduled.firms is None else len(scheduled.firms)
-    last = d.start + d.duration - 1
-    text = f"{d.spec}: weeks {d.start}-{last}"
-    if d.recovery == "linear":
-        text += f", then back over {d.recovery_weeks} weeks"
-    if d.severity != 1:
-        text += f", {d.severity:.0%} of capacity lost"
     if d.kind in ("state", "border"):
-        return text + " (trade links closed)"
-    return text + f" ({firms} firms down)"
+        hit = "trade links closed"
+    else:
+        hit = f"{0 if scheduled.firms is None else len(scheduled.firms)} firms down"
+    return f"{d.spec}: {disruption_in_words(d)} ({hit})"
 
 
 SERVICE_ROWS = (

@@ -308,18 +308,6 @@ def disruption_in_words(d: Disruption) -> str:
     return text[0].upper() + text[1:]
 
 
-def format_value(name: str, value: Any) -> str:
-    """A metric's value with its unit (None: "–")."""
-    if value is None:
-        return "–"
-    unit = METRICS[name].unit if name in METRICS else ""
-    if unit == "%":
-        return f"{100 * value:.1f} %"
-    if unit == "weeks":
-        return f"{value:.2f} weeks" if isinstance(value, float) else f"{value} weeks"
-    return f"{value:.3g}"
-
-
 def difference_in_words(
     name: str, left: Any, right: Any, left_label: str = "hub", right_label: str = "web"
 ) -> str:

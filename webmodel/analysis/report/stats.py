@@ -160,20 +160,6 @@ def paired_differences(
     return out
 
 
-def replicate_means(results: SweepResults, metric: str) -> np.ndarray | None:
-    """The metric averaged over replicates at each design point (None if any point has none)."""
-    points = results.column("point").astype(int)
-    values = np.where(results.ok, results.column(metric), np.nan)
-    n_points = int(results.meta.get("n_runs", len(points))) // max(
-        1, int(results.meta.get("replicates", 1))
-    )
-    sums = np.bincount(points, np.nan_to_num(values), minlength=n_points)
-    counts = np.bincount(points, ~np.isnan(values), minlength=n_points)
-    if (counts == 0).any():
-        return None
-    return sums / counts
-
-
 @dataclass(frozen=True)
 class SampleLayout:
     """How a sampled design's runs sit on its samples: sample x crossed combination x replicate.
