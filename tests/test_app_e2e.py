@@ -176,7 +176,9 @@ def test_app_offline_step_disrupt_and_screenshot(page, server) -> None:
     # A disruption button hits both models: message, charts (the shaded weeks), then cards.
     click(page, "Hub assembly (USA)")
     page.get_by_text("scheduled in both models").wait_for()
-    page.get_by_text("USA end-item assembly down, weeks 12–19").wait_for()
+    # The listed disruption (its own element, apart from the message that repeats the words).
+    listed = "USA end-item assembly down, weeks 12–19"
+    page.locator(".webmodel-disruption", has_text=listed).wait_for()
     wait_for_marks(page, "performance", "rect", 1)
     for week in range(12, 16):
         click(page, "Step")
