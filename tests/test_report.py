@@ -90,6 +90,8 @@ def test_paired_difference_is_on_common_seeds(report, sweep):
     sd = float(np.std(diffs, ddof=1))
     assert cells[3] == ("no spread" if sd == 0 else f"{np.mean(diffs) / sd:+.2f}")  # d_z
     assert cells[6] == "3"  # pairs
+    paired = text.split("### production-web − hub-and-spokes", 1)[1]
+    assert "family: the " in paired and "Benjamini–Hochberg, q = 0.05" in paired
 
 
 def test_figures_are_png_and_svg_and_linked(report):

@@ -657,10 +657,12 @@ class Report:
         else:
             self.add("(No heatmap: it needs two factors.)\n")
             return
+        median = label_of(metric).summary == "median"
+        what = "Median (over the runs that reach the level)" if median else "Mean"
         self.figure(
             figures.heatmap_figure(self.results, metric, self.groupings[fx], self.groupings[fy]),
             f"heatmap_{metric}_{fx}_{fy}",
-            f"Mean {metric} over {fx} and {fy}.",
+            f"{what} {metric} over {fx} and {fy}.",
         )
 
     def text(self) -> str:

@@ -303,13 +303,34 @@ def _difference(
     column: np.ndarray, rows: np.ndarray, ref_rows: np.ndarray, level: str, reference: str, metric
 ) -> PairedDifference:
     """The paired difference of one metric's ``column`` over pairs (rows, ref_rows)."""
-    at_level, at_reference = column[rows], column[ref_rows]
+    scale = float(np.abs(column[~np.isnan(column)]).max(initial=0.0))
+    return paired_values(column[rows], column[ref_rows], metric, level, reference, scale)
+
+
+def paired_values(
+    at_level: np.ndarray,
+    at_reference: np.ndarray,
+    metric: str,
+    level: str = "level",
+    reference: str = "reference",
+    scale: float | None = None,
+) -> PairedDifference:
+    """The paired difference ``at_level - at_reference`` of two aligned arrays (pair k is
+    ``at_level[k]`` and ``at_reference[k]``; NaN where a run has no value), with the interval,
+    test and effect sizes ``metric`` calls for (unadjusted: see :func:`control_fdr`).
+
+    Differences within 1e-9 x ``scale`` (default: the largest |value|) of zero are ties."""
+    at_level = np.asarray(at_level, dtype=float)
+    at_reference = np.asarray(at_reference, dtype=float)
+    if scale is None:
+        both = np.concatenate([at_level, at_reference])
+        scale = float(np.abs(both[~np.isnan(both)]).max(initial=0.0))
     has_level, has_reference = ~np.isnan(at_level), ~np.isnan(at_reference)
     keep = has_level & has_reference
     diff = at_level[keep] - at_reference[keep]
     # Differences within rounding of zero are ties, not wins: set to 0 before any test, so
     # floating-point noise is never "significant" nor a standardised effect of 10^15.
-    tolerance = 1e-9 * max(1.0, float(np.abs(column[~np.isnan(column)]).max(initial=0.0)))
+    tolerance = 1e-9 * max(1.0, scale)
     diff = np.where(np.abs(diff) <= tolerance, 0.0, diff)
     summary = label_of(metric).summary
     censored = summary == "median"
