@@ -71,7 +71,7 @@ def cell(estimate: Estimate | None) -> str:
     if estimate.method != "median":
         return text
     text = f"median {text}"
-    if estimate.quartiles is not None and estimate.n > 1:
+    if estimate.quartiles is not None and estimate.quartiles[0] != estimate.quartiles[1]:
         q1, q3 = estimate.quartiles
         text += f", quartiles {number(q1)}–{number(q3)}"
     if estimate.runs is not None and estimate.runs > estimate.n:
