@@ -62,7 +62,7 @@ def test_a_scenario_file_with_bad_costs_is_refused(tmp_path) -> None:
     path = tmp_path / "s.toml"
     path.write_text(text.replace("cyber_hardening = { per_unit = 500 }",
                                  'cyber_hardening = { per_unit = "a lot" }'))  # fmt: skip
-    with pytest.raises(ScenarioError, match="costs.cyber_hardening.per_unit"):
+    with pytest.raises(ScenarioError, match=r"costs\.cyber_hardening\.per_unit"):
         load_scenario(path)
 
 
