@@ -706,6 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
     from webmodel.cli.exposure import register as register_exposure
     from webmodel.cli.findings import register as register_findings
     from webmodel.cli.parameters import register as register_parameters
+    from webmodel.cli.robust import register as register_robust
     from webmodel.cli.sweep import register as register_sweep
 
     register_sweep(sub)
@@ -714,6 +715,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_parameters(sub)
     register_exposure(sub)
     register_discover(sub)
+    register_robust(sub)
     return parser
 
 

@@ -41,6 +41,7 @@ TOP_FIELDS = (
     "factors",
     "design",
     "output",
+    "robust",  # the robust search's settings (webmodel.analysis.robust); sweeps ignore it
 )
 DESIGN_FIELDS = {
     "full-factorial": ("kind",),
