@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,9 @@ def _level_words(level: str) -> str:
     from webmodel.core.labels import disruption_in_words
 
     try:
-        return disruption_in_words(parse_disruption(level))
+        words = disruption_in_words(parse_disruption(level))
+        first = words.split(" ", 1)[0]
+        return words if first.isupper() and len(first) > 1 else words[:1].lower() + words[1:]
     except (DisruptionError, ValueError, KeyError):
         return level
 
@@ -160,7 +163,7 @@ def _figures(found: Discovery, out: Path, formats: tuple[str, ...]) -> list[Path
         plt.close(fig)
 
         rows = [(box, limit) for box in found.boxes for limit in box.limits]
-        fig, ax = plt.subplots(figsize=(6, 0.5 + 0.45 * max(len(rows), 1)))
+        fig, ax = plt.subplots(figsize=(4.5, 0.6 + 0.5 * max(len(rows), 1)))
         for y, (_box, limit) in enumerate(reversed(rows)):
             if limit.categorical:
                 share = len(limit.levels) / max(len(limit.all_levels), 1)
@@ -170,7 +173,7 @@ def _figures(found: Discovery, out: Path, formats: tuple[str, ...]) -> list[Path
                 a = (limit.low - (limit.full_low or 0)) / span
                 b = (limit.high - (limit.full_low or 0)) / span
                 ax.barh(y, b - a, left=a, color=WEB, alpha=0.6)
-            ax.text(1.02, y, limit_words(limit), va="center", fontsize=7)
+            ax.text(1.02, y, textwrap.fill(limit_words(limit), 70), va="center", fontsize=6)
         ax.set_yticks(range(len(rows)))
         ax.set_yticklabels([f"box {b.index + 1}: {lim.factor}" for b, lim in reversed(rows)],
                            fontsize=7)  # fmt: skip
