@@ -56,6 +56,25 @@ def test_prim_recovers_a_planted_box() -> None:
     assert "suppliers per input ≤ 2" in words and "stockpile weeks ≤ " in words
 
 
+def test_a_categorical_wiring_is_a_box_limit() -> None:
+    rng = np.random.default_rng(3)
+    n = 2000
+    data = pd.DataFrame(
+        {
+            "topology": rng.choice(["hub-and-spokes", "production-web"], n),
+            "surge": rng.uniform(1, 2, n),
+        }
+    )
+    hit = (data.topology == "hub-and-spokes") & (data.surge > 1.5)
+    data["loss_area"] = np.where(hit, 5.0, 1.0) + rng.uniform(0, 0.1, n)
+    frame = OutcomeFrame(data, ["topology", "surge"], {}, False, "synthetic")
+    box = discover("unused", "loss_area > 3", frame=frame, boxes=1).boxes[0]
+    limits = {limit.factor: limit for limit in box.limits}
+    assert limits["topology"].levels == ("hub-and-spokes",)
+    assert limits["surge"].low == pytest.approx(1.5, abs=0.05)
+    assert box.density == 1.0
+
+
 def test_no_box_where_nothing_is_planted() -> None:
     frame = _planted()
     rng = np.random.default_rng(5)

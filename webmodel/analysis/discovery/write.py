@@ -104,7 +104,21 @@ def discovery_markdown(found: Discovery, heading: str = "#", figures: str = "") 
                 f"| `{limit.factor}` | {limit.role} | {limit_words(limit)} | "
                 f"{_p(limit.p_low)} | {_p(limit.p_high)} |"
             )
-        lines.append("")
+        lines += [
+            "",
+            "<details><summary>Peeling trajectory</summary>",
+            "",
+            "| step | coverage | density | mass | restricted factors |",
+            "|---|---|---|---|---|",
+            *(
+                f"| {int(r.id)}{' (chosen)' if int(r.id) == box.step else ''} | "
+                f"{r.coverage:.1%} | {r.density:.1%} | {r.mass:.1%} | {int(r.res_dim)} |"
+                for r in box.trajectory.itertuples(index=False)
+            ),
+            "",
+            "</details>",
+            "",
+        ]
     if figures is not None:
         lines += [
             f"![Peeling trajectory: coverage against density]({figures}trajectory.svg)",
