@@ -66,5 +66,12 @@ def test_a_scenario_file_with_bad_costs_is_refused(tmp_path) -> None:
         load_scenario(path)
 
 
+def test_a_scenario_without_costs_keeps_working() -> None:
+    costs, problems = parse_costs(None, 4, ("shell_155mm", "tank"))
+    assert problems == [] and costs.models["stockpile_weeks"].unpriced == ("tank",)
+    # the unpriced item's stockpile costs nothing; the priced one as before
+    assert costs.cost({"stockpile_weeks": 1.0}, {"shell_155mm": 1000, "tank": 5}) == 5.0
+
+
 def test_defaults_only_for_levers() -> None:
     assert all(SPECS[name].role == "lever" for name in DEFAULT_COSTS)

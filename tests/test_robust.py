@@ -75,6 +75,8 @@ def test_a_tiny_search_writes_its_front_and_resumes(tmp_path) -> None:
     again = search_robust(tiny, out, workers=0)
     assert again.runs == 0 and again.runs_read == first.runs  # every generation read back
     assert [e.cost for e in again.evaluations] == [e.cost for e in first.evaluations]
+    write_robust(again, out)  # the summary keeps the speed measured when the runs ran
+    assert f"{first.runs:,} model runs" in (out / "robust.md").read_text()
 
 
 def test_bad_robust_settings_are_named(tmp_path, capsys) -> None:

@@ -55,6 +55,7 @@ class LeverCost:
     prices: Mapping[str, float] = field(default_factory=dict)
     holding_share: float = 0.0
     source: str = "illustrative"
+    unpriced: tuple[str, ...] = ()  # end items without a price: their stockpile costs nothing
 
     def cost(self, value: Any, weekly_demand: Mapping[str, float] | None = None) -> float:
         """$M of setting the lever to ``value`` (0 at its baseline)."""
@@ -209,13 +210,13 @@ def parse_costs(
             prices = {}
         for item, value in prices.items():
             _cost_number(value, f"{where}.prices.{item}", problems)
-        if name == "stockpile_weeks":
-            missing = [e for e in end_items if e not in prices]
-            if missing:
-                problems.append(
-                    f"{where}.prices: no price for end item(s) {', '.join(missing)} "
-                    "(add them: $M per unit)"
-                )
+        missing = [e for e in end_items if e not in prices] if name == "stockpile_weeks" else []
+        written = raw.get(name) if isinstance(raw.get(name), dict) else {}
+        if missing and "prices" in written:  # a file without prices keeps working (cost 0)
+            problems.append(
+                f"{where}.prices: no price for end item(s) {', '.join(missing)} "
+                "(add them: $M per unit)"
+            )
         holding = entry.get("holding_share", 0.0)
         if not _number(holding) or not 0 <= holding <= 10:
             problems.append(f"{where}.holding_share: must be a number in [0, 10], got {holding!r}")
@@ -230,5 +231,6 @@ def parse_costs(
             prices={k: float(v) for k, v in prices.items() if _number(v)},
             holding_share=float(holding),
             source=str(entry.get("source", "illustrative")),
+            unpriced=tuple(missing),
         )
     return LeverCosts(models), problems

@@ -97,6 +97,13 @@ def robust_markdown(result: RobustResult, heading: str = "#", figure: str | None
         "Cost in $M, one-off, from the scenario's `[costs]` (**illustrative defaults**).",
         "",
     ]
+    unpriced = _unpriced(result)
+    if unpriced:
+        lines += [
+            f"Note: no stockpile price for {', '.join(unpriced)} (the scenario's `[costs]` "
+            "gives none), so their stockpile costs nothing here.",
+            "",
+        ]
     for wiring in result.wirings:
         front = result.front(wiring)
         pick = result.cheapest_within(wiring)
@@ -143,6 +150,14 @@ def robust_markdown(result: RobustResult, heading: str = "#", figure: str | None
     return "\n".join(lines)
 
 
+def _unpriced(result: RobustResult) -> tuple[str, ...]:
+    from webmodel.coalition.scenario import load_scenario
+
+    path = result.experiment.scenario_path(result.experiment.scenario)
+    model = load_scenario(path).costs.models.get("stockpile_weeks")
+    return model.unpriced if model is not None else ()
+
+
 def _figure(result: RobustResult, out: Path, formats: tuple[str, ...]) -> None:
     import matplotlib
 
@@ -179,12 +194,29 @@ def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
+def _earlier_timing(out: Path) -> dict[str, Any] | None:
+    """The timing of the invocation that ran the generations, if this folder has it."""
+    try:
+        data = json.loads((out / "timing.json").read_text())
+    except (OSError, ValueError):
+        return None
+    keys = ("runs", "slots", "loop_seconds", "run_seconds", "workers")
+    if not all(data.get(k) is not None for k in keys) or not data["runs"]:
+        return None
+    return data
+
+
 def write_robust(
     result: RobustResult, out: str | Path, formats: tuple[str, ...] = ("svg", "png")
 ) -> Path:
     """front.parquet, evaluated.parquet, front.svg/png and robust.md in ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    earlier = _earlier_timing(out) if result.runs == 0 else None
+    if earlier is not None:  # every generation read back: keep the speed measured when it ran
+        result.runs, result.slots = int(earlier["runs"]), int(earlier["slots"])
+        result.loop_seconds, result.run_seconds = earlier["loop_seconds"], earlier["run_seconds"]
+        result.workers = f"{earlier['workers']}, measured when the generations ran"
     meta = _meta(result)
     fronts = [e for w in result.wirings for e in result.front(w)]
     write_parquet_atomic(
