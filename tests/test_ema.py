@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sweep_support import write_experiment
 
-from webmodel.analysis.ema import ema_model, run_webmodel, sweep_to_ema
+from webmodel.analysis.ema import ema_model, run_ema_experiment, sweep_to_ema
 from webmodel.cli import main
 
 TINY = """
@@ -52,7 +52,7 @@ def test_a_tiny_ema_experiment_runs_the_model(tmp_path) -> None:
     assert len(experiments) == 6 and outcomes["web_minus_hub_loss_area"].shape == (6,)
     # the numbers are the model's: the first experiment again, run directly
     row = experiments.iloc[0]
-    direct = run_webmodel(
+    direct = run_ema_experiment(
         ("loss_area", "fill_rate"), True, 5, None, steps=14,
         alpha_max=float(row["alpha_max"]), disruptions=row["disruptions"],
         stockpile_weeks=float(row["stockpile_weeks"]),

@@ -64,7 +64,7 @@ def _parameter(ema: Any, factor: Factor) -> Any:
     return ema.RealParameter(factor.name, float(factor.low), float(factor.high))
 
 
-def run_webmodel(
+def run_ema_experiment(
     outcomes: tuple[str, ...] = DEFAULT_OUTCOMES,
     paired: bool = False,
     seed: int = 0,
@@ -108,7 +108,7 @@ def ema_model(experiment: Experiment | str | Path, name: str = "webmodel", seed:
     paired = topology is not None and {HUB, WEB} <= set(topology.levels or ())
     metrics = tuple(m for m in experiment.metrics if "*" not in m) or DEFAULT_OUTCOMES
     seed = experiment.root_seed if seed is None else seed
-    model = ema.Model(name, function=partial(run_webmodel, metrics, paired, seed))
+    model = ema.Model(name, function=partial(run_ema_experiment, metrics, paired, seed))
     factors = [f for f in experiment.factors if not (paired and f.name == "topology")]
     model.uncertainties = [_parameter(ema, f) for f in factors if f.role == "uncertainty"]
     model.levers = [_parameter(ema, f) for f in factors if f.role == "lever"]

@@ -24,7 +24,7 @@ def _decision_sections() -> dict[str, Callable[..., str]]:
     """Sections with their own fragment (results/findings/decisions.md), imported late."""
     from webmodel.analysis.findings import decisions
 
-    return {decisions.NAME: decisions.section}
+    return {decisions.SECTION: decisions.section}
 
 
 def write_findings(

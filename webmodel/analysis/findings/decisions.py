@@ -21,7 +21,7 @@ import numpy as np
 
 from webmodel.io.output import write_text_atomic
 
-NAME = "decisions"
+SECTION = "decisions"
 WHERE = "web_minus_hub.loss_area > 0"
 LIMITS = (
     "Limits: the boxes and the fronts describe the model's sampled space - its uncertainty "

@@ -32,7 +32,7 @@ from webmodel.analysis.sweep.design import DesignPoints, build_design
 from webmodel.analysis.sweep.executor import Workers, open_workers
 from webmodel.analysis.sweep.experiment import Design, Experiment, Factor
 
-SHORT = {"hub-and-spokes": "hub", "production-web": "web"}
+WIRING_FOLDERS = {"hub-and-spokes": "hub", "production-web": "web"}
 
 
 @dataclass
@@ -154,7 +154,8 @@ class _Search:
             for future in result.futures
         ]
         digest = hashlib.sha256(_key({"points": points}).encode()).hexdigest()
-        name = f"{experiment.name}-{SHORT.get(self.wiring, self.wiring)}-{self.generation:03d}"
+        short = WIRING_FOLDERS.get(self.wiring, self.wiring)
+        name = f"{experiment.name}-{short}-{self.generation:03d}"
         batch = dataclasses.replace(
             experiment,
             name=name,
@@ -165,7 +166,7 @@ class _Search:
         names = [f.name for f in batch.factors]
         points = [{n: p.get(n) for n in names} for p in points]
         plan = dataclasses.replace(self.plan, experiment=batch, design=DesignPoints(points))
-        folder = self.out / "evaluations" / SHORT.get(self.wiring, self.wiring) / name
+        folder = self.out / "evaluations" / WIRING_FOLDERS.get(self.wiring, self.wiring) / name
         table = self._finished(folder, batch)
         read_back = table is not None
         if table is None:
