@@ -23,6 +23,8 @@ HEAVY = (
     "dask",
     "solara",
     "networkx",
+    "ema_workbench",
+    "platypus",
 )
 
 
@@ -39,7 +41,14 @@ def _heavy_modules_after(code: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["run", "--help"], ["compare", "--help"], ["sweep", "--help"]],
+    [
+        ["--help"],
+        ["run", "--help"],
+        ["compare", "--help"],
+        ["sweep", "--help"],
+        ["discover", "--help"],
+        ["robust", "--help"],
+    ],
     ids=lambda argv: " ".join(argv),
 )
 def test_cli_help_imports_no_heavy_package(argv: list[str]) -> None:

@@ -702,9 +702,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Commands that live beside their subsystems.
     from webmodel.cli.app import register as register_app
+    from webmodel.cli.discover import register as register_discover
     from webmodel.cli.exposure import register as register_exposure
     from webmodel.cli.findings import register as register_findings
     from webmodel.cli.parameters import register as register_parameters
+    from webmodel.cli.robust import register as register_robust
     from webmodel.cli.sweep import register as register_sweep
 
     register_sweep(sub)
@@ -712,6 +714,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_app(sub)
     register_parameters(sub)
     register_exposure(sub)
+    register_discover(sub)
+    register_robust(sub)
     return parser
 
 

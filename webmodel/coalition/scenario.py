@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from webmodel.coalition.bom import BillOfMaterials, Product, find_cycle
+from webmodel.coalition.costs import LeverCosts, parse_costs
 from webmodel.coalition.disruptions import Disruption, DisruptionError, parse_disruption
 from webmodel.coalition.parameters import (
     MAX_FIRMS,
@@ -84,6 +85,20 @@ class Scenario:
     border_cost_markup: float = 0.1
     parameters: Parameters = field(default_factory=Parameters)
     disruptions: tuple[Disruption, ...] = ()
+    costs: LeverCosts = field(default_factory=LeverCosts)  # [costs]: what each lever costs
+
+    @property
+    def weekly_demand(self) -> dict[str, float]:
+        """The coalition's final demand per end item per week (what a stockpile week holds;
+        services, which cannot be stockpiled, left out)."""
+        services = {p.name for p in self.products if p.service}
+        out: dict[str, float] = {}
+        for state in self.states:
+            for item, quantity in state.demand.items():
+                if item in services:
+                    continue
+                out[item] = out.get(item, 0.0) + quantity
+        return out
 
     @property
     def state_codes(self) -> list[str]:
@@ -243,6 +258,7 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 _TOP_FIELDS = {
+    "costs",
     "disruptions",
     "name",
     "description",
@@ -365,6 +381,11 @@ def parse_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
     disruptions, disruption_problems = _parse_disruptions(data.get("disruptions", []))
     problems += disruption_problems
 
+    services = {p.name for p in products if p.service}  # a slot-week cannot be stockpiled
+    demanded = tuple(dict.fromkeys(e for s in states for e in s.demand if e not in services))
+    costs, cost_problems = parse_costs(data.get("costs"), default_delay, demanded)
+    problems += cost_problems
+
     if not problems:
         problems += _check_consistency(products, states, groups)
     if problems:
@@ -382,6 +403,7 @@ def parse_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
         border_cost_markup=float(markup),
         parameters=make_parameters(raw_params),
         disruptions=tuple(disruptions),
+        costs=costs,
     )
 
 

@@ -20,6 +20,13 @@ def _validation_checks() -> dict[str, Callable[..., str]]:
     return {ramp_155mm.NAME: ramp_155mm.check}
 
 
+def _decision_sections() -> dict[str, Callable[..., str]]:
+    """Sections with their own fragment (results/findings/decisions.md), imported late."""
+    from webmodel.analysis.findings import decisions
+
+    return {decisions.SECTION: decisions.section}
+
+
 def write_findings(
     results: str | Path = "results",
     out: str | Path | None = None,
@@ -32,7 +39,7 @@ def write_findings(
     A sweep with no results is named in the file with the command that makes them, so the page
     says what it lacks instead of silently leaving it out.
     """
-    known = [*STUDY, *_validation_checks()]
+    known = [*STUDY, *_validation_checks(), *_decision_sections()]
     unknown = [name for name in only or [] if name not in known]
     if unknown:  # checked before any work, every known name listed (validation checks too)
         raise ValueError(
@@ -69,6 +76,8 @@ def write_findings(
                 log(f"findings: {name}: no results in {folder}")
                 continue
             parts.append(SECTIONS[name](runs, figures))
+        elif name in _decision_sections():
+            parts.append(_decision_sections()[name](results, out, log=log))
         else:
             parts.append(_validation_checks()[name](out, quick=quick))
         log(f"findings: {name} ({time.perf_counter() - started:.1f} s)")

@@ -2,12 +2,18 @@
 
 An experiment names a base scenario, fixed parameter values, factors with their levels, a
 design, replicates, a root seed, and the metrics and series to keep (experiments/README.md).
+
+It is also an XLRM frame (Lempert et al. 2003): each factor is an uncertainty (X) or a lever
+(L) - by default its parameter's declared role, or ``role = "..."`` in the factor's table - and
+the outcomes (M) are the kept metrics plus, where topology varies, their paired
+``web_minus_hub.<metric>`` differences (:attr:`Experiment.outcomes`).
 Every problem in a file is collected and reported at once, with the closest valid name where a
 name is misspelt, before anything runs or any directory is made.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import math
@@ -35,6 +41,7 @@ TOP_FIELDS = (
     "factors",
     "design",
     "output",
+    "robust",  # the robust search's settings (webmodel.analysis.robust); sweeps ignore it
 )
 DESIGN_FIELDS = {
     "full-factorial": ("kind",),
@@ -44,7 +51,15 @@ DESIGN_FIELDS = {
 }
 SAMPLED_DESIGNS = ("latin-hypercube", "sobol", "morris")
 OUTPUT_FIELDS = ("metrics", "series")
-RANGE_FIELDS = ("min", "max", "n")
+RANGE_FIELDS = ("min", "max", "n", "role")
+LEVELS_FIELDS = ("levels", "role")
+FACTOR_ROLES = ("uncertainty", "lever")
+# Roles of the model's own keywords (not declared in coalition/parameters.py): what goes wrong is
+# the world's; which scenario file is the coalition studied, a setting unless a factor says so.
+KEYWORD_ROLES = {"disruptions": "uncertainty", "scenario": "setting"}
+# The prefix of a paired outcome: metric(production web) - metric(hub-and-spokes), same seed and
+# the same values of every other factor.
+PAIRED_PREFIX = "web_minus_hub."
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 # Upper bounds of the design's counts, checked before anything is drawn (the budget in
 # webmodel.coalition.budget then bounds their product, the design size).
@@ -77,7 +92,8 @@ def _unknown(given: dict[str, Any], known: tuple[str, ...], where: str) -> list[
 class Factor:
     """A parameter that varies: a list of levels, or a range ``[low, high]`` to sample from.
 
-    ``integer`` ranges are sampled uniformly over the integers low..high.
+    ``integer`` ranges are sampled uniformly over the integers low..high. ``role`` is its XLRM
+    role: "uncertainty", "lever" or (for a parameter declared so, given no role) "setting".
     """
 
     name: str
@@ -85,6 +101,7 @@ class Factor:
     low: float | None = None
     high: float | None = None
     integer: bool = False
+    role: str = "uncertainty"
 
     @property
     def is_range(self) -> bool:
@@ -178,6 +195,34 @@ class Experiment:
         if not self.design.sampled:
             return self.factors
         return tuple(f for f in self.factors if f.name not in self.design.crossed)
+
+    @property
+    def uncertainties(self) -> tuple[Factor, ...]:
+        """X: the factors the world sets."""
+        return tuple(f for f in self.factors if f.role == "uncertainty")
+
+    @property
+    def levers(self) -> tuple[Factor, ...]:
+        """L: the factors a decision maker sets."""
+        return tuple(f for f in self.factors if f.role == "lever")
+
+    @property
+    def outcomes(self) -> tuple[str, ...]:
+        """M: the metric names or patterns kept, then (where topology is a factor with both
+        wirings) each one's paired difference ``web_minus_hub.<metric>``."""
+        topology = next((f for f in self.factors if f.name == "topology"), None)
+        wirings = set(topology.levels or ()) if topology is not None else set()
+        paired = {"hub-and-spokes", "production-web"} <= wirings
+        return (*self.metrics, *((PAIRED_PREFIX + m for m in self.metrics) if paired else ()))
+
+    def xlrm(self) -> dict[str, list[str]]:
+        """The experiment's frame by role: uncertainties, levers, settings, outcomes."""
+        return {
+            "uncertainties": [f.name for f in self.uncertainties],
+            "levers": [f.name for f in self.levers],
+            "settings": [f.name for f in self.factors if f.role == "setting"],
+            "outcomes": list(self.outcomes),
+        }
 
     @property
     def sha256(self) -> str:
@@ -427,7 +472,15 @@ def _parse_factors(
             problems.append(f"{where}: also fixed in [base]; a parameter is one or the other")
             continue
         info = params[name]
-        if isinstance(spec, list):
+        role = _parse_role(name, spec, info, where, problems)
+        if isinstance(spec, dict) and "levels" in spec:
+            problems += _unknown(spec, LEVELS_FIELDS, f"{where}.")
+            levels = spec["levels"]
+            if not isinstance(levels, list):
+                problems.append(f"{where}.levels: must be a list of levels, got {levels!r}")
+                continue
+            factor = _levels_factor(name, levels, info, where, path, problems)
+        elif isinstance(spec, list):
             factor = _levels_factor(name, spec, info, where, path, problems)
         elif isinstance(spec, dict):
             factor = _range_factor(name, spec, info, where, factorial, problems)
@@ -438,8 +491,29 @@ def _parse_factors(
             )
             continue
         if factor is not None:
-            factors.append(factor)
+            factors.append(dataclasses.replace(factor, role=role))
     return factors
+
+
+def declared_role(info: ParameterInfo) -> str:
+    """A parameter's XLRM role as declared (the model's own keywords: :data:`KEYWORD_ROLES`)."""
+    if info.spec is not None:
+        return info.spec.role
+    return KEYWORD_ROLES.get(info.name, "setting")
+
+
+def _parse_role(name: str, spec: Any, info: ParameterInfo, where: str, problems: list[str]) -> str:
+    """The factor's ``role`` if its table gives one, else its parameter's declared role."""
+    if not isinstance(spec, dict) or "role" not in spec:
+        return declared_role(info)
+    role = spec["role"]
+    if role not in FACTOR_ROLES:
+        problems.append(
+            f"{where}.role: must be one of {', '.join(FACTOR_ROLES)} (XLRM: what the world "
+            f"sets, or what a decision maker sets), got {role!r}"
+        )
+        return declared_role(info)
+    return role
 
 
 def _levels_factor(
