@@ -28,6 +28,13 @@ from solara.widgets import VegaLite
 from webmodel.analysis.palette import DOWN, wiring_colours
 from webmodel.app import upload
 from webmodel.app.assets import configure_solara
+from webmodel.app.builds import (
+    BuildCancelled,
+    BuildRequest,
+    ServerBusy,
+    SessionBuilds,
+    lane_for,
+)
 from webmodel.app.charts import ComparisonCharts
 from webmodel.app.export import figure_bytes, series_csv, series_parquet, view_toml
 from webmodel.app.exposure_view import ExposurePanel
@@ -40,12 +47,14 @@ from webmodel.app.pair import (
     UPLOADED_SCENARIO,
     Lever,
     ModelPair,
+    Settings,
     SettingsError,
     check_budget,
     default_form,
     levers,
     parse_form,
     parse_uploaded_scenario,
+    projected_links,
     scenario_choices,
     upload_too_big,
 )
@@ -99,26 +108,61 @@ class RenderedFrames:
             return self._condition.wait_for(lambda: self.frame >= frame, timeout)
 
 
-BUILDS = threading.BoundedSemaphore(1)
+def validate(form: dict[str, str]) -> tuple[Settings | None, int, dict[str, str], Message | None]:
+    """The form's settings and their projected links per model (nothing built), or the
+    problems to show (per field, and one message)."""
+    try:
+        settings = parse_form(form)
+        scenario = check_budget(settings)
+    except SettingsError as error:
+        problem = ("error", "Please fix: " + "; ".join(error.problems.values()))
+        return None, 0, error.problems, problem
+    except ScenarioError as error:
+        return None, 0, {"scenario": str(error)}, ("error", str(error))
+    return settings, projected_links(scenario, settings), {}, None
+
+
+def build_models(
+    settings: Settings,
+    links: int,
+    request: BuildRequest,
+    still_wanted: Callable[[], bool] | None = None,
+) -> tuple[ModelPair | None, Message | None]:
+    """Build the pair in this thread, in its lane's turn (webmodel.app.builds); the models, or
+    None and what went wrong. Stops between stages once ``request`` is cancelled or
+    ``still_wanted`` says no.
+
+    Raises:
+        BuildCancelled: the build stopped because it is no longer wanted.
+    """
+
+    def check() -> None:
+        request.check()
+        if still_wanted is not None and not still_wanted():
+            raise BuildCancelled
+
+    try:
+        with lane_for(links).turn(request):
+            return ModelPair(settings, check=check), None
+    except ServerBusy as error:
+        return None, ("error", f"Not built: {error}.")
+    except (ScenarioError, ValueError) as error:
+        return None, ("error", str(error))
+    except BuildCancelled:
+        raise
+    except Exception as error:  # a bug in a model must not take the page down
+        logger.exception("building the models failed")
+        return None, ("error", f"Could not build the models: {error!r}")
 
 
 def build_pair(form: dict[str, str]) -> tuple[ModelPair | None, dict[str, str], Message | None]:
-    """Models from the form, or the problems to show (per field, and one message)."""
-    try:
-        settings = parse_form(form)
-        check_budget(settings)
-    except SettingsError as error:
-        return None, error.problems, ("error", "Please fix: " + "; ".join(error.problems.values()))
-    except ScenarioError as error:
-        return None, {"scenario": str(error)}, ("error", str(error))
-    try:
-        with BUILDS:  # one build at a time on the server: a big one cannot starve the others
-            return ModelPair(settings), {}, None
-    except (ScenarioError, ValueError) as error:
-        return None, {}, ("error", str(error))
-    except Exception as error:  # a bug in a model must not take the page down
-        logger.exception("building the models failed")
-        return None, {}, ("error", f"Could not build the models: {error!r}")
+    """Models from the form, built in this thread, or the problems to show (per field, and one
+    message): the page's first build and the tests; the page's later builds run in a worker."""
+    settings, links, problems, problem = validate(form)
+    if settings is None:
+        return None, problems, problem
+    pair, problem = build_models(settings, links, BuildRequest())
+    return pair, {}, problem
 
 
 # --- the page ------------------------------------------------------------------------------
@@ -130,24 +174,56 @@ def Page() -> None:
     form = solara.use_reactive(default_form())
     errors = solara.use_reactive(cast(dict[str, str], {}))
     initial, _, problem = solara.use_memo(lambda: build_pair(default_form()), [])
-    pair = solara.use_reactive(cast(ModelPair | None, initial))
+    pair = solara.use_reactive(cast("ModelPair | None", initial))
     frame = solara.use_reactive(0)  # bumped whenever the models change in place
     message = solara.use_reactive(cast(Message | None, problem))
     playing = solara.use_reactive(False)
     rendered = solara.use_memo(RenderedFrames, [])
     solara.use_effect(lambda: rendered.mark(frame.value), [frame.value])
 
+    # The session's builds: one at a time, in a worker thread (webmodel.app.builds); closing
+    # the page (unmounting it) cancels the one under way.
+    builds = solara.use_memo(SessionBuilds, [])
+    solara.use_effect(lambda: builds.cancel, [])
+    building = solara.use_reactive(cast(str | None, None))  # what is being built, if anything
+
+    def run_build(settings: Settings, links: int, request: BuildRequest) -> None:
+        """In the worker: build, then show the models unless the build was overtaken."""
+        try:
+            new, problem = build_models(settings, links, request, build_task.is_current)
+        except BuildCancelled:
+            return
+
+        def show() -> None:
+            building.set(None)
+            if new is None:
+                message.set(problem)
+                return
+            pair.set(new)
+            frame.set(frame.value + 1)
+            labels, seed = new.labels, new.settings.seed
+            message.set(("success", f"Built {labels[0]} and {labels[1]} (seed {seed})."))
+
+        builds.finish(request, show)
+
+    build_task = solara.lab.use_task(run_build, dependencies=None, raise_error=False)
+
     def rebuild() -> None:
         playing.set(False)
-        new, problems, problem = build_pair(form.value)
+        settings, links, problems, problem = validate(form.value)
         errors.set(problems)
-        if new is None:
+        if settings is None:
             message.set(problem)
             return
-        pair.set(new)
-        frame.set(frame.value + 1)
-        labels, seed = new.labels, new.settings.seed
-        message.set(("success", f"Built {labels[0]} and {labels[1]} (seed {seed})."))
+        request = builds.start()  # cancels this session's build under way, if any
+        firms = f"{settings.firms:,} firms" if settings.firms else "the scenario's firms"
+        building.set(f"Building the models ({firms}, about {links:,} links per model)…")
+        build_task(settings, links, request)
+
+    def cancel_build() -> None:
+        if builds.cancel():
+            building.set(None)
+            message.set(("info", "Build cancelled; the models shown are kept."))
 
     def step(weeks: int) -> None:
         if pair.value is None:
@@ -196,6 +272,8 @@ def Page() -> None:
         SettingsForm(form, errors, message, rebuild)
     with solara.Column(classes=["webmodel-main"]):
         MessageBar(message)
+        if building.value is not None:
+            BuildProgress(building.value, cancel_build)
         if pair.value is not None:
             Dashboard(pair.value, frame.value)
             ExposurePanel(pair.value)
@@ -468,6 +546,16 @@ def MessageBar(message: solara.Reactive[Message | None]) -> None:
     with solara.Row(classes=["webmodel-message"], style={"align-items": "center"}):
         alert(text, dense=True, classes=[f"webmodel-message-{kind}"])
         solara.Button("dismiss", text=True, on_click=lambda: message.set(None))
+
+
+@solara.component
+def BuildProgress(text: str, cancel: Callable[[], None]) -> None:
+    """A build under way in the worker; the models shown stay usable meanwhile."""
+    with solara.Column(gap="0px", classes=["webmodel-building"]):
+        solara.ProgressLinear(True)
+        with solara.Row(style={"align-items": "center"}):
+            solara.Text(text, classes=["webmodel-building-text"])
+            solara.Button("Cancel build", on_click=cancel, text=True)
 
 
 @solara.component
