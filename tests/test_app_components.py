@@ -195,7 +195,36 @@ def test_network_view_marks_disrupted_firms_and_closed_links() -> None:
     down = int((pair.models[0].engine.availability < 1).sum())
     assert down > 0 and len(view.crosses.get_offsets()) == down
     assert len(view.closed.get_segments()) > 0
-    assert "firms down" in view.status.get_text()
+    assert "firms down" in view.status_line() and "links closed" in view.status_line()
+
+
+def test_a_picture_is_encoded_only_when_something_it_shows_changed() -> None:
+    pair = ModelPair(Settings(steps=30))
+    layouts = shared_layouts([m.network for m in pair.models], pair.models[0].bom)
+    view = NetworkView(pair.models[1], layouts[1], pair.labels[1])
+    first = view.png()
+    pair.step(3)  # nothing drawn changes in a quiet week: the same picture, not re-encoded
+    assert view.png() is first and view.encoded == 1
+    assert view.status_line().startswith("week 3 ·")  # the week is beside the picture
+    pair.inject("state", "KOR", duration=2)
+    pair.step(1)
+    shocked = view.png()
+    assert shocked != first and view.encoded == 2
+    assert view.png() is shocked and view.encoded == 2
+    pair.step(3)  # Korea's links open again
+    assert view.png() != shocked and view.encoded == 3
+
+
+def test_fast_png_encoder_round_trips() -> None:
+    import PIL.Image
+
+    from webmodel.app.render import png_rgb
+
+    pixels = np.random.default_rng(3).integers(0, 256, size=(37, 53, 3), dtype=np.uint8)
+    pixels[10:20] = 255  # runs, as in a figure
+    image = PIL.Image.open(io.BytesIO(png_rgb(pixels)))
+    assert image.mode == "RGB" and image.size == (53, 37)
+    np.testing.assert_array_equal(np.asarray(image), pixels)
 
 
 def test_network_frame_is_fast_at_1000_firms() -> None:

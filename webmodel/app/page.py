@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any, cast
 
+import reacton.ipyvuetify as rv
 import solara
 from solara.widgets import VegaLite
 
@@ -179,7 +180,6 @@ def Page() -> None:
     message = solara.use_reactive(cast(Message | None, problem))
     playing = solara.use_reactive(False)
     rendered = solara.use_memo(RenderedFrames, [])
-    solara.use_effect(lambda: rendered.mark(frame.value), [frame.value])
 
     # The session's builds: one at a time, in a worker thread (webmodel.app.builds); closing
     # the page (unmounting it) cancels the one under way.
@@ -275,7 +275,7 @@ def Page() -> None:
         if building.value is not None:
             BuildProgress(building.value, cancel_build)
         if pair.value is not None:
-            Dashboard(pair.value, frame.value)
+            Dashboard(pair.value, frame.value, rendered)
             ExposurePanel(pair.value)
 
 
@@ -471,11 +471,30 @@ def SettingsForm(
             "uncertainty": "Uncertainties: behaviour the world sets (blank: the scenario's value)",
         }
         for role, title in sections.items():
-            with solara.Details(title):
-                for lever in levers():
-                    if lever.role == role:
-                        lever_field(lever)
+            fields = [lever for lever in levers() if lever.role == role]
+            LeverSection(title, lambda fields=fields: [lever_field(f) for f in fields])
         solara.Button("Build models", on_click=rebuild, color="primary", block=True)
+
+
+@solara.component
+def LeverSection(title: str, fields: Callable[[], object]) -> None:
+    """Like ``solara.Details``, but its fields exist only while it is open.
+
+    Solara's renderer re-applies every widget's properties on each render of the page, so each
+    widget costs every week stepped; the 25 closed lever fields were about a third of a frame.
+    The values typed stay in the form when the section is closed.
+    """
+    expand = solara.use_reactive(False)
+    with (
+        rv.ExpansionPanels(
+            v_model=0 if expand.value else None, on_v_model=lambda model: expand.set(model == 0)
+        ),
+        rv.ExpansionPanel(),
+    ):
+        rv.ExpansionPanelHeader(children=[title])
+        with rv.ExpansionPanelContent():
+            if expand.value:
+                fields()
 
 
 def read_upload(file: dict[str, Any]) -> bytes:
@@ -559,8 +578,10 @@ def BuildProgress(text: str, cancel: Callable[[], None]) -> None:
 
 
 @solara.component
-def Dashboard(pair: ModelPair, frame: int) -> None:
-    """Cards, networks and charts for the current week."""
+def Dashboard(pair: ModelPair, frame: int, rendered: RenderedFrames) -> None:
+    """Cards, networks and charts for the current week (``frame`` changes when the models do;
+    ``rendered`` hears when a frame is on the page, for the play loop)."""
+    solara.use_effect(lambda: rendered.mark(frame), [frame])
     layouts = solara.use_memo(
         lambda: shared_layouts([m.network for m in pair.models], pair.models[0].bom), [pair]
     )
@@ -647,11 +668,15 @@ def FlowMatrix(pair: ModelPair, index: int, frame: int) -> None:
 
 @solara.component
 def NetworkImage(pair: ModelPair, view: NetworkView, frame: int) -> None:
-    def draw() -> bytes:
-        with pair.lock:
-            return view.png()
+    """The firm-level picture (re-encoded only when something it shows changed) and, beside
+    it, the week and the counts."""
 
-    image = solara.use_memo(draw, [view, frame])
+    def draw() -> tuple[bytes, str]:
+        with pair.lock:
+            return view.png(), view.status_line()
+
+    image, status = solara.use_memo(draw, [view, frame])
+    solara.Text(status, classes=["webmodel-network-status"], style={"font-size": "85%"})
     solara.Image(image, width="100%", classes=["webmodel-network"])
 
 
