@@ -582,16 +582,22 @@ def Dashboard(pair: ModelPair, frame: int, rendered: RenderedFrames) -> None:
     """Cards, networks and charts for the current week (``frame`` changes when the models do;
     ``rendered`` hears when a frame is on the page, for the play loop)."""
     solara.use_effect(lambda: rendered.mark(frame), [frame])
-    layouts = solara.use_memo(
-        lambda: shared_layouts([m.network for m in pair.models], pair.models[0].bom), [pair]
-    )
-    views = solara.use_memo(
-        lambda: [
-            NetworkView(model, layout, label)
-            for model, layout, label in zip(pair.models, layouts, pair.labels, strict=True)
-        ],
-        [pair],
-    )
+    drawn = [model.network.n_firms <= FIRM_VIEW_MAX for model in pair.models]
+
+    def make_views() -> list[NetworkView | None]:
+        """The firm-level pictures, only for coalitions small enough to draw firm by firm (a
+        picture of 20,000 firms' million links would take seconds and a GB to set up)."""
+        if not any(drawn):
+            return [None for _ in pair.models]
+        layouts = shared_layouts([m.network for m in pair.models], pair.models[0].bom)
+        return [
+            NetworkView(model, layout, label) if draw else None
+            for model, layout, label, draw in zip(
+                pair.models, layouts, pair.labels, drawn, strict=True
+            )
+        ]
+
+    views = solara.use_memo(make_views, [pair])
     metrics = solara.use_memo(pair.metrics, [pair, frame])  # (takes the pair's lock)
     colours = wiring_colours(list(pair.settings.web_ness))
     with solara.Columns([1, 1]):
@@ -599,8 +605,9 @@ def Dashboard(pair: ModelPair, frame: int, rendered: RenderedFrames) -> None:
             shocked = bool(model.disruptions) or model.surge != 1.0
             with solara.Column():
                 MetricCard(k, label, colours[k], model.week, metrics[k], shocked)
-                if model.network.n_firms <= FIRM_VIEW_MAX:
-                    NetworkImage(pair, views[k], frame)
+                view = views[k]
+                if view is not None:
+                    NetworkImage(pair, view, frame)
                 else:
                     solara.Text(
                         f"{model.network.n_firms:,} firms: too many to draw one by one; "
