@@ -670,7 +670,7 @@ def FlowMatrix(pair: ModelPair, index: int, frame: int) -> None:
             return flow_spec(model, f"{pair.labels[index]}: links between states")
 
     spec = solara.use_memo(build, [pair, index, frame])
-    VegaChart(spec, f"flows-{index}")
+    VegaChart(Held(spec), f"flows-{index}")
 
 
 @solara.component
@@ -700,18 +700,37 @@ def Charts(pair: ModelPair, frame: int) -> None:
     names = [f"deliveries-{k}" for k in range(len(deliveries))]
     with solara.Columns([1, 1]):
         for name, spec in zip(names, deliveries, strict=True):
-            VegaChart(spec, name)
+            VegaChart(Held(spec), name)
     with solara.Columns([1, 1]):
-        VegaChart(performance, "performance")
-        VegaChart(backlog, "backlog")
+        VegaChart(Held(performance), "performance")
+        VegaChart(Held(backlog), "backlog")
     Disruptions(pair, frame)
     ChartDownloads(pair)
 
 
+class Held:
+    """A value handed to a component whole. Solara's renderer walks every dict and list given
+    to a component or widget element, on every render of the page, looking for elements; a
+    chart's spec holds thousands of numbers, so it travels in this box instead."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 @solara.component
-def VegaChart(spec: dict[str, Any], name: str) -> None:
-    with solara.Div(classes=["webmodel-chart", f"webmodel-chart-{name}"]):
-        VegaLite.element(spec=spec)
+def VegaChart(held: Held, name: str) -> None:
+    """A Vega-Lite chart of the spec in ``held``. The widget is made once and its spec set
+    directly, so the renderer never walks the spec (see :class:`Held`); the widget sends it
+    only when it changed."""
+    widget = solara.use_memo(lambda: VegaLite(spec=held.value), [])
+
+    def show() -> None:
+        widget.spec = held.value
+
+    solara.use_effect(show, [held])
+    solara.Div(classes=["webmodel-chart", f"webmodel-chart-{name}"], children=[widget])
 
 
 @solara.component
