@@ -61,9 +61,15 @@ def is_local(url: str) -> bool:
 
 @contextmanager
 def running_app(
-    log_path: Path, port: int | None = None, offline: bool = True, timeout: float = 90.0
+    log_path: Path,
+    port: int | None = None,
+    offline: bool = True,
+    timeout: float = 90.0,
+    started: list[subprocess.Popen] | None = None,
 ) -> Iterator[str]:
     """Start `webmodel app` on a free port, wait until it answers, yield its URL, stop it.
+
+    ``started``, if given, receives the server's process (e.g. to read its memory).
 
     With ``offline``, Solara serves assets only from the filled cache (see
     :mod:`webmodel.app.assets`): its CDN is pointed at a closed port, so a missing file shows as
@@ -88,6 +94,8 @@ def running_app(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopped with anything it started
         )
+    if started is not None:
+        started.append(process)
     url = f"http://localhost:{port}/"
     try:
         deadline = time.monotonic() + timeout

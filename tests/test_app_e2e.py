@@ -162,11 +162,13 @@ def test_app_offline_step_disrupt_and_screenshot(page, server) -> None:
         page.locator(f".webmodel-chart-{chart} svg").first.wait_for()
     assert len(card_texts(page, "fill_rate")) == 2
 
-    # Stepping advances both models (one week counter, two cards, two pictures, the charts).
+    # Stepping advances both models (one week counter, two cards, the two pictures' status
+    # lines, the charts); a quiet week re-uses the pictures themselves.
     network = image_source(page, "webmodel-network")
     click(page, "Step")
     page.get_by_text("week 1 of 104").wait_for()
-    wait_for_new_image(page, "webmodel-network", network)
+    page.locator(".webmodel-network-status", has_text="week 1 ·").first.wait_for()
+    assert image_source(page, "webmodel-network") == network
     assert card_texts(page, "fill_rate") == ["100.0 %", "100.0 %"]
     click(page, "+10 weeks")
     page.get_by_text("week 11 of 104").wait_for()
@@ -184,6 +186,7 @@ def test_app_offline_step_disrupt_and_screenshot(page, server) -> None:
         click(page, "Step")
         page.get_by_text(f"week {week} of 104").wait_for()
     wait_for_marks(page, "performance", "symbol", 2 * 15)
+    wait_for_new_image(page, "webmodel-network", network)  # the hub's assembly is down
     after = card_texts(page, "min_performance")
     assert after != before
     # Hub-and-spokes assembles everything in the hub: its worst week gets worse.
@@ -277,3 +280,107 @@ def test_bad_seed_gives_a_message_and_play_pauses(page) -> None:
     page.wait_for_timeout(1000)
     assert page.locator(".webmodel-week").inner_text() == week
     assert page.outside == []
+
+
+# --- several sessions on one server: a hostile one cannot starve another or exhaust memory ------
+
+# docs/app.md ("Safety on a shared server"): the server with a session holding the largest
+# accepted models while asking for them again and again, and another session stepping.
+SERVER_MEMORY_BOUND = 1_500_000_000  # bytes
+STEP_WITHIN_SECONDS = 10.0  # a step of the other session's models while builds run (1-2.4 s here)
+
+
+def _memory(pid: int, field: str) -> int:
+    """VmRSS (now) or VmHWM (peak) of a process, in bytes (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no {field} for process {pid}")
+
+
+def _session(browser, url: str):
+    """A page in a context of its own (its own Solara session), offline like ``page``."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1150})
+    outside: list[str] = []
+
+    def route(route) -> None:
+        if is_local(route.request.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.outside = outside
+    page.set_default_timeout(UPDATE_TIMEOUT_MS)
+    page.goto(url)
+    page.get_by_text("week 0 of 104").wait_for(timeout=LOAD_TIMEOUT_MS)
+    return context, page
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads memory from /proc")
+def test_a_hostile_session_neither_starves_another_nor_exhausts_memory(
+    browser, tmp_path: Path
+) -> None:
+    started: list = []
+    log = tmp_path / "server.log"
+    try:
+        server = running_app(log, timeout=LOAD_TIMEOUT_MS / 1000, started=started)
+        url = server.__enter__()
+    except AppServerError as error:
+        pytest.fail(str(error))
+    contexts = []
+    try:
+        pid = started[0].pid
+        hostile_context, hostile = _session(browser, url)
+        other_context, other = _session(browser, url)
+        contexts = [hostile_context, other_context]
+
+        # The most a session can ask for is refused at once, naming the fields.
+        hostile.get_by_text("Policy levers (blank: the scenario's value)").click()
+        hostile.get_by_label("firms (blank: as in the scenario)").fill("20000")
+        hostile.get_by_label("suppliers per input", exact=True).fill("100")
+        click(hostile, "Build models")
+        hostile.get_by_text("more than the app's 1,000,000").first.wait_for()
+
+        # The largest accepted is built (in a worker: the other session steps meanwhile) ...
+        hostile.get_by_label("suppliers per input", exact=True).fill("14")
+        hostile.get_by_label("seed", exact=True).fill("2")
+        click(hostile, "Build models")
+        waits: list[float] = []
+        week = 0
+
+        def step_other() -> None:
+            nonlocal week
+            week += 1
+            began = time.monotonic()
+            click(other, "Step")
+            other.get_by_text(f"week {week} of 104").wait_for()
+            waits.append(time.monotonic() - began)
+
+        step_other()
+        hostile.get_by_text("(seed 2)").first.wait_for(timeout=LOAD_TIMEOUT_MS)
+        # ... then asked for again and again with new seeds, each ask cancelling the last,
+        # while the models built are still held and the other session keeps stepping.
+        for seed in range(3, 6):
+            hostile.get_by_label("seed", exact=True).fill(str(seed))
+            click(hostile, "Build models")
+            step_other()
+            hostile.wait_for_timeout(400)
+        # (dispatched: the open sidebar's overlay may cover the main area on this page)
+        hostile.get_by_role("button", name="Cancel build", exact=True).dispatch_event("click")
+        hostile.get_by_text("Build cancelled").first.wait_for()
+        step_other()
+        peak = _memory(pid, "VmHWM")
+        print(f"server peak {peak / 1e6:.0f} MB; other session's steps took {waits} s")
+        assert peak < SERVER_MEMORY_BOUND, f"{peak / 1e6:.0f} MB"
+        assert max(waits) < STEP_WITHIN_SECONDS, waits
+        # The hostile session still shows the models it built (seed 2), not a cancelled one.
+        assert hostile.locator(".webmodel-network-status").count() == 0  # 20,000: no pictures
+        assert hostile.get_by_text("week 0 of 104").count() == 1
+        assert hostile.outside == [] and other.outside == []
+    finally:
+        for context in contexts:
+            context.close()
+        server.__exit__(None, None, None)

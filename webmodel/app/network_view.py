@@ -111,10 +111,10 @@ class NetworkView:
     export freeze) is drawn red over the others; a link added by re-sourcing is drawn dark
     (the link it replaced stays drawn faintly, as part of the wiring the run started with).
 
-    The links, labels and axes never change, so they are rasterised once; a frame restores that
-    background and draws only the firms, the crosses, the closed links and the status line on
-    top (matplotlib's blitting). At 1,000 firms and 6,000 links this takes a few tens of
-    milliseconds instead of a few hundred for a full redraw.
+    The links, labels and axes never change, so they are rasterised once; a picture restores that
+    background and draws only the firms, the crosses and the closed links on top (matplotlib's
+    blitting), and is drawn at all only when one of those changed: the week and the counts are
+    a line of text beside it (:meth:`status_line`), so most weeks re-use the last picture.
     """
 
     def __init__(self, model: CoalitionModel, layout: Layout, title: str, dpi: int = 100) -> None:
@@ -200,9 +200,11 @@ class NetworkView:
             ncols=4,
             borderaxespad=0.1,
         )
-        fig.text(0.01, 0.965, title, fontsize=10, weight="bold", va="center")
-        self.status = fig.text(0.01, 0.925, "", fontsize=8, va="center", animated=True)
+        fig.text(0.01, 0.955, title, fontsize=10, weight="bold", va="center")
         self._set_links(initial=True)
+        self._shown: tuple | None = None  # what the last picture showed (see png)
+        self._png = b""
+        self.encoded = 0  # pictures drawn and encoded so far
 
     def _set_links(self, initial: bool = False) -> None:
         """Read the links from the network: all of them at the start, re-sourced ones later."""
@@ -229,13 +231,22 @@ class NetworkView:
         self.links.set_color(colours[active])
         self.links.set_linewidth(0.5 if net.n_links < 2000 else 0.3)
 
-    def update(self) -> None:
-        """Recolour for the model's current week: firms down, links closed."""
+    def _observe(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What the picture shows this week: links in use, firms' availability, closed links."""
         model = self.model
         active = model.network.link_weight > 0
+        availability = np.asarray(model.engine.availability, dtype=float).copy()
+        closed = (link_openness(model) < 1.0) & active
+        return active, availability, closed
+
+    def update(self) -> None:
+        """Recolour for the model's current week: firms down, links closed."""
+        self._draw(*self._observe())
+
+    def _draw(self, active: np.ndarray, availability: np.ndarray, closed: np.ndarray) -> None:
+        model = self.model
         if self.wiring != (model.network.n_links, hash(active.tobytes())):
             self._set_links()
-        availability = np.asarray(model.engine.availability, dtype=float)
         down = availability < 1.0
         face = self.face.copy()
         # A firm at availability a is drawn faded toward white by (1 - a).
@@ -245,27 +256,44 @@ class NetworkView:
         self.nodes.set_edgecolor(np.where(down[:, None], to_rgba(DISRUPTED), to_rgba("white")))
         self.nodes.set_linewidths(np.where(down, 1.0, 0.3))
         self.crosses.set_offsets(self.layout.firm_xy[down].reshape(-1, 2))
-        closed = (link_openness(model) < 1.0) & active
         n_closed = int(closed.sum())
         self.closed.set_segments(self.segments[closed])
         self.closed.set_linewidth(0.8 if n_closed < 300 else 0.4)
         self.closed.set_alpha(0.8 if n_closed < 300 else 0.45)
+
+    def status_line(self) -> str:
+        """The week and counts, shown beside the picture (not in it, so that a week in which
+        nothing drawn changes re-uses the picture)."""
+        model = self.model
         net = model.network
+        active, availability, closed = self._observe()
         status = f"week {model.week} · {net.n_firms} firms, {int(active.sum())} links"
         if net.n_links > self.initial_links:
             status += f" · {net.n_links - self.initial_links} re-sourced"
-        if down.any():
-            status += f" · {int(down.sum())} firms down"
-        if n_closed:
+        if (down := int((availability < 1.0).sum())) > 0:
+            status += f" · {down} firms down"
+        if (n_closed := int(closed.sum())) > 0:
             status += f" · {n_closed} links closed"
-        self.status.set_text(status)
+        return status
 
     def png(self) -> bytes:
-        """The current picture as PNG bytes."""
+        """The current picture as PNG bytes: drawn and encoded only when something it shows
+        (the links in use, a firm's availability, a closed link) changed since the last one."""
         with self._lock:
-            self.update()
-            artists = [self.resourced, self.closed, self.nodes, self.crosses, self.status]
-            return self.blit.png("static", artists)
+            active, availability, closed = self._observe()
+            shown = (
+                self.model.network.n_links,
+                active.tobytes(),
+                availability.tobytes(),
+                closed.tobytes(),
+            )
+            if shown != self._shown:
+                self._draw(active, availability, closed)
+                artists = [self.resourced, self.closed, self.nodes, self.crosses]
+                self._png = self.blit.png("static", artists)
+                self._shown = shown
+                self.encoded += 1
+            return self._png
 
 
 def link_openness(model: CoalitionModel) -> np.ndarray:

@@ -22,12 +22,20 @@ import time
 from collections.abc import Callable
 from typing import Any, cast
 
+import reacton.ipyvuetify as rv
 import solara
 from solara.widgets import VegaLite
 
 from webmodel.analysis.palette import DOWN, wiring_colours
 from webmodel.app import upload
 from webmodel.app.assets import configure_solara
+from webmodel.app.builds import (
+    BuildCancelled,
+    BuildRequest,
+    ServerBusy,
+    SessionBuilds,
+    lane_for,
+)
 from webmodel.app.charts import ComparisonCharts
 from webmodel.app.export import figure_bytes, series_csv, series_parquet, view_toml
 from webmodel.app.exposure_view import ExposurePanel
@@ -40,12 +48,14 @@ from webmodel.app.pair import (
     UPLOADED_SCENARIO,
     Lever,
     ModelPair,
+    Settings,
     SettingsError,
     check_budget,
     default_form,
     levers,
     parse_form,
     parse_uploaded_scenario,
+    projected_links,
     scenario_choices,
     upload_too_big,
 )
@@ -99,26 +109,61 @@ class RenderedFrames:
             return self._condition.wait_for(lambda: self.frame >= frame, timeout)
 
 
-BUILDS = threading.BoundedSemaphore(1)
+def validate(form: dict[str, str]) -> tuple[Settings | None, int, dict[str, str], Message | None]:
+    """The form's settings and their projected links per model (nothing built), or the
+    problems to show (per field, and one message)."""
+    try:
+        settings = parse_form(form)
+        scenario = check_budget(settings)
+    except SettingsError as error:
+        problem = ("error", "Please fix: " + "; ".join(error.problems.values()))
+        return None, 0, error.problems, problem
+    except ScenarioError as error:
+        return None, 0, {"scenario": str(error)}, ("error", str(error))
+    return settings, projected_links(scenario, settings), {}, None
+
+
+def build_models(
+    settings: Settings,
+    links: int,
+    request: BuildRequest,
+    still_wanted: Callable[[], bool] | None = None,
+) -> tuple[ModelPair | None, Message | None]:
+    """Build the pair in this thread, in its lane's turn (webmodel.app.builds); the models, or
+    None and what went wrong. Stops between stages once ``request`` is cancelled or
+    ``still_wanted`` says no.
+
+    Raises:
+        BuildCancelled: the build stopped because it is no longer wanted.
+    """
+
+    def check() -> None:
+        request.check()
+        if still_wanted is not None and not still_wanted():
+            raise BuildCancelled
+
+    try:
+        with lane_for(links).turn(request):
+            return ModelPair(settings, check=check), None
+    except ServerBusy as error:
+        return None, ("error", f"Not built: {error}.")
+    except (ScenarioError, ValueError) as error:
+        return None, ("error", str(error))
+    except BuildCancelled:
+        raise
+    except Exception as error:  # a bug in a model must not take the page down
+        logger.exception("building the models failed")
+        return None, ("error", f"Could not build the models: {error!r}")
 
 
 def build_pair(form: dict[str, str]) -> tuple[ModelPair | None, dict[str, str], Message | None]:
-    """Models from the form, or the problems to show (per field, and one message)."""
-    try:
-        settings = parse_form(form)
-        check_budget(settings)
-    except SettingsError as error:
-        return None, error.problems, ("error", "Please fix: " + "; ".join(error.problems.values()))
-    except ScenarioError as error:
-        return None, {"scenario": str(error)}, ("error", str(error))
-    try:
-        with BUILDS:  # one build at a time on the server: a big one cannot starve the others
-            return ModelPair(settings), {}, None
-    except (ScenarioError, ValueError) as error:
-        return None, {}, ("error", str(error))
-    except Exception as error:  # a bug in a model must not take the page down
-        logger.exception("building the models failed")
-        return None, {}, ("error", f"Could not build the models: {error!r}")
+    """Models from the form, built in this thread, or the problems to show (per field, and one
+    message): the page's first build and the tests; the page's later builds run in a worker."""
+    settings, links, problems, problem = validate(form)
+    if settings is None:
+        return None, problems, problem
+    pair, problem = build_models(settings, links, BuildRequest())
+    return pair, {}, problem
 
 
 # --- the page ------------------------------------------------------------------------------
@@ -130,24 +175,55 @@ def Page() -> None:
     form = solara.use_reactive(default_form())
     errors = solara.use_reactive(cast(dict[str, str], {}))
     initial, _, problem = solara.use_memo(lambda: build_pair(default_form()), [])
-    pair = solara.use_reactive(cast(ModelPair | None, initial))
+    pair = solara.use_reactive(cast("ModelPair | None", initial))
     frame = solara.use_reactive(0)  # bumped whenever the models change in place
     message = solara.use_reactive(cast(Message | None, problem))
     playing = solara.use_reactive(False)
     rendered = solara.use_memo(RenderedFrames, [])
-    solara.use_effect(lambda: rendered.mark(frame.value), [frame.value])
+
+    # The session's builds: one at a time, in a worker thread (webmodel.app.builds); closing
+    # the page (unmounting it) cancels the one under way.
+    builds = solara.use_memo(SessionBuilds, [])
+    solara.use_effect(lambda: builds.cancel, [])
+    building = solara.use_reactive(cast(str | None, None))  # what is being built, if anything
+
+    def run_build(settings: Settings, links: int, request: BuildRequest) -> None:
+        """In the worker: build, then show the models unless the build was overtaken."""
+        try:
+            new, problem = build_models(settings, links, request, build_task.is_current)
+        except BuildCancelled:
+            return
+
+        def show() -> None:
+            building.set(None)
+            if new is None:
+                message.set(problem)
+                return
+            pair.set(new)
+            frame.set(frame.value + 1)
+            labels, seed = new.labels, new.settings.seed
+            message.set(("success", f"Built {labels[0]} and {labels[1]} (seed {seed})."))
+
+        builds.finish(request, show)
+
+    build_task = solara.lab.use_task(run_build, dependencies=None, raise_error=False)
 
     def rebuild() -> None:
         playing.set(False)
-        new, problems, problem = build_pair(form.value)
+        settings, links, problems, problem = validate(form.value)
         errors.set(problems)
-        if new is None:
+        if settings is None:
             message.set(problem)
             return
-        pair.set(new)
-        frame.set(frame.value + 1)
-        labels, seed = new.labels, new.settings.seed
-        message.set(("success", f"Built {labels[0]} and {labels[1]} (seed {seed})."))
+        request = builds.start()  # cancels this session's build under way, if any
+        firms = f"{settings.firms:,} firms" if settings.firms else "the scenario's firms"
+        building.set(f"Building the models ({firms}, about {links:,} links per model)…")
+        build_task(settings, links, request)
+
+    def cancel_build() -> None:
+        if builds.cancel():
+            building.set(None)
+            message.set(("info", "Build cancelled; the models shown are kept."))
 
     def step(weeks: int) -> None:
         if pair.value is None:
@@ -196,8 +272,10 @@ def Page() -> None:
         SettingsForm(form, errors, message, rebuild)
     with solara.Column(classes=["webmodel-main"]):
         MessageBar(message)
+        if building.value is not None:
+            BuildProgress(building.value, cancel_build)
         if pair.value is not None:
-            Dashboard(pair.value, frame.value)
+            Dashboard(pair.value, frame.value, rendered)
             ExposurePanel(pair.value)
 
 
@@ -393,11 +471,30 @@ def SettingsForm(
             "uncertainty": "Uncertainties: behaviour the world sets (blank: the scenario's value)",
         }
         for role, title in sections.items():
-            with solara.Details(title):
-                for lever in levers():
-                    if lever.role == role:
-                        lever_field(lever)
+            fields = [lever for lever in levers() if lever.role == role]
+            LeverSection(title, lambda fields=fields: [lever_field(f) for f in fields])
         solara.Button("Build models", on_click=rebuild, color="primary", block=True)
+
+
+@solara.component
+def LeverSection(title: str, fields: Callable[[], object]) -> None:
+    """Like ``solara.Details``, but its fields exist only while it is open.
+
+    Solara's renderer re-applies every widget's properties on each render of the page, so each
+    widget costs every week stepped; the 25 closed lever fields were about a third of a frame.
+    The values typed stay in the form when the section is closed.
+    """
+    expand = solara.use_reactive(False)
+    with (
+        rv.ExpansionPanels(
+            v_model=0 if expand.value else None, on_v_model=lambda model: expand.set(model == 0)
+        ),
+        rv.ExpansionPanel(),
+    ):
+        rv.ExpansionPanelHeader(children=[title])
+        with rv.ExpansionPanelContent():
+            if expand.value:
+                fields()
 
 
 def read_upload(file: dict[str, Any]) -> bytes:
@@ -471,18 +568,36 @@ def MessageBar(message: solara.Reactive[Message | None]) -> None:
 
 
 @solara.component
-def Dashboard(pair: ModelPair, frame: int) -> None:
-    """Cards, networks and charts for the current week."""
-    layouts = solara.use_memo(
-        lambda: shared_layouts([m.network for m in pair.models], pair.models[0].bom), [pair]
-    )
-    views = solara.use_memo(
-        lambda: [
-            NetworkView(model, layout, label)
-            for model, layout, label in zip(pair.models, layouts, pair.labels, strict=True)
-        ],
-        [pair],
-    )
+def BuildProgress(text: str, cancel: Callable[[], None]) -> None:
+    """A build under way in the worker; the models shown stay usable meanwhile."""
+    with solara.Column(gap="0px", classes=["webmodel-building"]):
+        solara.ProgressLinear(True)
+        with solara.Row(style={"align-items": "center"}):
+            solara.Text(text, classes=["webmodel-building-text"])
+            solara.Button("Cancel build", on_click=cancel, text=True)
+
+
+@solara.component
+def Dashboard(pair: ModelPair, frame: int, rendered: RenderedFrames) -> None:
+    """Cards, networks and charts for the current week (``frame`` changes when the models do;
+    ``rendered`` hears when a frame is on the page, for the play loop)."""
+    solara.use_effect(lambda: rendered.mark(frame), [frame])
+    drawn = [model.network.n_firms <= FIRM_VIEW_MAX for model in pair.models]
+
+    def make_views() -> list[NetworkView | None]:
+        """The firm-level pictures, only for coalitions small enough to draw firm by firm (a
+        picture of 20,000 firms' million links would take seconds and a GB to set up)."""
+        if not any(drawn):
+            return [None for _ in pair.models]
+        layouts = shared_layouts([m.network for m in pair.models], pair.models[0].bom)
+        return [
+            NetworkView(model, layout, label) if draw else None
+            for model, layout, label, draw in zip(
+                pair.models, layouts, pair.labels, drawn, strict=True
+            )
+        ]
+
+    views = solara.use_memo(make_views, [pair])
     metrics = solara.use_memo(pair.metrics, [pair, frame])  # (takes the pair's lock)
     colours = wiring_colours(list(pair.settings.web_ness))
     with solara.Columns([1, 1]):
@@ -490,8 +605,9 @@ def Dashboard(pair: ModelPair, frame: int) -> None:
             shocked = bool(model.disruptions) or model.surge != 1.0
             with solara.Column():
                 MetricCard(k, label, colours[k], model.week, metrics[k], shocked)
-                if model.network.n_firms <= FIRM_VIEW_MAX:
-                    NetworkImage(pair, views[k], frame)
+                view = views[k]
+                if view is not None:
+                    NetworkImage(pair, view, frame)
                 else:
                     solara.Text(
                         f"{model.network.n_firms:,} firms: too many to draw one by one; "
@@ -554,16 +670,20 @@ def FlowMatrix(pair: ModelPair, index: int, frame: int) -> None:
             return flow_spec(model, f"{pair.labels[index]}: links between states")
 
     spec = solara.use_memo(build, [pair, index, frame])
-    VegaChart(spec, f"flows-{index}")
+    VegaChart(Held(spec), f"flows-{index}")
 
 
 @solara.component
 def NetworkImage(pair: ModelPair, view: NetworkView, frame: int) -> None:
-    def draw() -> bytes:
-        with pair.lock:
-            return view.png()
+    """The firm-level picture (re-encoded only when something it shows changed) and, beside
+    it, the week and the counts."""
 
-    image = solara.use_memo(draw, [view, frame])
+    def draw() -> tuple[bytes, str]:
+        with pair.lock:
+            return view.png(), view.status_line()
+
+    image, status = solara.use_memo(draw, [view, frame])
+    solara.Text(status, classes=["webmodel-network-status"], style={"font-size": "85%"})
     solara.Image(image, width="100%", classes=["webmodel-network"])
 
 
@@ -580,18 +700,37 @@ def Charts(pair: ModelPair, frame: int) -> None:
     names = [f"deliveries-{k}" for k in range(len(deliveries))]
     with solara.Columns([1, 1]):
         for name, spec in zip(names, deliveries, strict=True):
-            VegaChart(spec, name)
+            VegaChart(Held(spec), name)
     with solara.Columns([1, 1]):
-        VegaChart(performance, "performance")
-        VegaChart(backlog, "backlog")
+        VegaChart(Held(performance), "performance")
+        VegaChart(Held(backlog), "backlog")
     Disruptions(pair, frame)
     ChartDownloads(pair)
 
 
+class Held:
+    """A value handed to a component whole. Solara's renderer walks every dict and list given
+    to a component or widget element, on every render of the page, looking for elements; a
+    chart's spec holds thousands of numbers, so it travels in this box instead."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 @solara.component
-def VegaChart(spec: dict[str, Any], name: str) -> None:
-    with solara.Div(classes=["webmodel-chart", f"webmodel-chart-{name}"]):
-        VegaLite.element(spec=spec)
+def VegaChart(held: Held, name: str) -> None:
+    """A Vega-Lite chart of the spec in ``held``. The widget is made once and its spec set
+    directly, so the renderer never walks the spec (see :class:`Held`); the widget sends it
+    only when it changed."""
+    widget = solara.use_memo(lambda: VegaLite(spec=held.value), [])
+
+    def show() -> None:
+        widget.spec = held.value
+
+    solara.use_effect(show, [held])
+    solara.Div(classes=["webmodel-chart", f"webmodel-chart-{name}"], children=[widget])
 
 
 @solara.component

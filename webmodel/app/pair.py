@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -370,17 +370,23 @@ class ModelPair:
     order, so any difference in the charts comes from the wiring. A lock serialises stepping
     and injecting, since the app's play loop steps in a thread while buttons can be clicked.
 
+    ``check`` is called between the build's stages (after the scenario and after each model):
+    a worker building for a session passes one that raises when the build is no longer wanted
+    (webmodel.app.builds), so a cancelled build stops at the next stage.
+
     Raises:
         ScenarioError, ValueError: the scenario or a lever value is invalid (the message says
             which), so the caller can show it and keep the previous models.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, check: Callable[[], None] | None = None) -> None:
+        check = check or (lambda: None)
         self.settings = settings
         scenario = load_named_scenario(settings.scenario, settings.uploaded)
         self.labels: list[str] = []
         self.models: list[CoalitionModel] = []
         for w in settings.web_ness:
+            check()
             label, _ = resolve_web_ness(None, w)
             self.labels.append(label if label != f"web-ness-{w:g}" else f"web_ness {w:g}")
             self.models.append(
@@ -395,6 +401,7 @@ class ModelPair:
                     **settings.levers,
                 )
             )
+        check()
         if self.labels[0] == self.labels[1]:
             self.labels = [f"{self.labels[0]} (left)", f"{self.labels[1]} (right)"]
         self.injected: list[Injected] = []
