@@ -15,9 +15,14 @@ STUDY = tuple(SECTIONS)
 
 def _validation_checks() -> dict[str, Callable[..., str]]:
     """Validation checks with runs of their own, by name (imported late: they load the model)."""
+    from webmodel.analysis.findings import exposure, robustness
     from webmodel.analysis.validation import ramp_155mm
 
-    return {ramp_155mm.NAME: ramp_155mm.check}
+    return {
+        robustness.NAME: robustness.check,
+        exposure.NAME: exposure.check,
+        ramp_155mm.NAME: ramp_155mm.check,
+    }
 
 
 def write_findings(

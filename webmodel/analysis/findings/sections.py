@@ -39,7 +39,7 @@ def _share(x: float | None) -> str:
 
 def _pct(p: PairedDifference) -> str:
     """The paired difference as a percentage of the hub-and-spokes mean."""
-    if p.at_reference is None or p.difference is None or p.at_reference.mean == 0:
+    if p.at_reference is None or p.difference is None or abs(p.at_reference.mean) < 1e-9:
         return "–"
     return f"{100 * p.difference.mean / p.at_reference.mean:+.2f}%"
 
@@ -585,6 +585,40 @@ def sensitivity_section(runs: LabelledRuns, figures: Path) -> str:
     return "\n".join(out)
 
 
+# --- the Indo-Pacific coalition: naval repair and co-produced missiles --------------------------
+INDO_METRICS = [
+    ("loss_area", "loss area (weeks of demand, every end item and repairs)"),
+    ("min_performance", "worst week (deliveries / demand)"),
+    ("services.ship_repair.fleet_availability_mean", "fleet availability, mean over 2 years"),
+    ("services.ship_repair.fleet_availability_min", "fleet availability, worst week"),
+    ("services.ship_repair.repair_backlog_peak", "ships waiting for a slot, peak"),
+    ("delivered.pac3", "PAC-3 delivered (2 years)"),
+    ("delivered.gmlrs", "GMLRS delivered (2 years)"),
+    ("delivered.k9_sph", "K9-like howitzers delivered (2 years)"),
+]
+
+
+def indo_pacific_section(runs: LabelledRuns, figures: Path) -> str:
+    conditions = [(s, d) for s in runs.levels("surge") for d in runs.levels("disruptions")]
+    out = ["## The Indo-Pacific coalition (`experiments/indo_pacific.toml`)", ""]
+    out += [
+        "Hub-and-spokes / web means and the paired difference, web − hub [95% CI], per "
+        "condition (demand is the same in both wirings, so deliveries compare directly):",
+        "",
+    ]
+    names = [m for m, _ in INDO_METRICS if m in runs.results.runs.column_names]
+    for metric, label in INDO_METRICS:
+        if metric not in names:
+            continue
+        rows = []
+        for s, d in conditions:
+            p = runs.web_minus_hub(metric, surge=s, disruptions=d)
+            rows.append([_condition_label(s, d), _hub_web_means(p), _diff(p), _pct(p)])
+        out += [f"**{label}** (`{metric}`)", ""]
+        out += [table(["condition", "hub / web", "web − hub [95% CI]", "Δ%"], rows), ""]
+    return "\n".join(out)
+
+
 SECTIONS = {
     "surge": surge_section,
     "disruptions": disruptions_section,
@@ -594,4 +628,5 @@ SECTIONS = {
     "ndis_levers": ndis_levers_section,
     "sensitivity": sensitivity_section,
     "attack": attack_section,
+    "indo_pacific": indo_pacific_section,
 }
