@@ -115,42 +115,41 @@ def run_params(model: CoalitionModel) -> dict[str, Any]:
     }
 
 
-def _pair(delivered: float, demanded: float) -> dict[str, float | None]:
+def _pair(delivered: float, demanded: float, owed: float) -> dict[str, float | None]:
     return {
         "delivered": delivered,
         "demanded": demanded,
         "fill_rate": delivered / demanded if demanded > 0 else None,
+        "final_backlog": owed,
     }
 
 
 def totals(model: CoalitionModel) -> dict[str, Any]:
-    """End items delivered and demanded over the run: overall, per end item, per state.
+    """End items delivered, demanded and owed at the end, per end item and per (state, end item).
 
     "Demanded" counts new final demand placed during the run; "delivered" counts end items that
-    arrived. Units of different end items are added only in "overall".
+    arrived; "final_backlog" what the states had ordered and not yet been shipped at the end.
+    Never summed across end items (no "overall", no per-state total): a 155 mm shell and an
+    interceptor are not the same unit, and a sum of the two is dominated by the shells.
     """
     delivered = model.series("delivered").sum(axis=0)
     demanded = model.series("demanded").sum(axis=0)
+    owed = model.series("final_backlog")[-1] if model.week else np.zeros_like(delivered)
     states, items = model.slot_states, model.slot_items
     by_item: dict[str, Any] = {}
-    by_state: dict[str, Any] = {}
     by_state_item: dict[str, dict[str, Any]] = {}
     for item in dict.fromkeys(items):
         mask = np.array([i == item for i in items])
-        by_item[item] = _pair(float(delivered[mask].sum()), float(demanded[mask].sum()))
+        by_item[item] = _pair(
+            float(delivered[mask].sum()), float(demanded[mask].sum()), float(owed[mask].sum())
+        )
     for state in dict.fromkeys(states):
         mask = np.array([s == state for s in states])
-        by_state[state] = _pair(float(delivered[mask].sum()), float(demanded[mask].sum()))
         by_state_item[state] = {
-            items[k]: _pair(float(delivered[k]), float(demanded[k])) for k in np.flatnonzero(mask)
+            items[k]: _pair(float(delivered[k]), float(demanded[k]), float(owed[k]))
+            for k in np.flatnonzero(mask)
         }
-    out = {
-        "overall": _pair(float(delivered.sum()), float(demanded.sum())),
-        "by_end_item": by_item,
-        "by_state": by_state,
-        "by_state_end_item": by_state_item,
-        "final_backlog": float(model.series("final_backlog")[-1].sum()) if model.week else 0.0,
-    }
+    out: dict[str, Any] = {"by_end_item": by_item, "by_state_end_item": by_state_item}
     # Service end items (ship repair): the force-facing metrics, per service item.
     from webmodel.core.services import service_metrics
 

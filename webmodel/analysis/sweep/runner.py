@@ -21,9 +21,9 @@ from webmodel.coalition.scenario import Scenario
 
 OK = "ok"
 FAILED = "failed"
-# Totals groups whose keys are folded into the column name ("by_state.USA.delivered" ->
-# "delivered.USA"), matching the series' naming ("delivered.USA.shell_155mm").
-TOTALS_GROUPS = ("overall", "by_end_item", "by_state", "by_state_end_item")
+# Totals groups whose keys are folded into the column name ("by_state_end_item.USA.shell_155mm.
+# delivered" -> "delivered.USA.shell_155mm"), matching the series' naming.
+TOTALS_GROUPS = ("by_end_item", "by_state_end_item")
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,9 @@ def series_schema() -> pa.Schema:
 
 
 def flatten_totals(totals: dict[str, Any], skip: tuple[str, ...] = ()) -> dict[str, float]:
-    """``webmodel.io.output.totals`` as flat columns: ``delivered``, ``delivered.shell_155mm``,
-    ``delivered.USA``, ``delivered.USA.shell_155mm``, ``final_backlog``.
+    """``webmodel.io.output.totals`` as flat columns: ``delivered.shell_155mm``,
+    ``demanded.USA.shell_155mm``, ``final_backlog.interceptor``, ... - per end item and per
+    (state, end item) only; no column adds different end items.
 
     Names in ``skip`` (the metrics' own, e.g. the pooled ``fill_rate``) are left out so that a
     total never shadows a metric of the same name.
