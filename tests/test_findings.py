@@ -67,6 +67,28 @@ def test_paired_difference_matches_duckdb(results):
     assert paired.difference.low <= paired.difference.mean <= paired.difference.high
 
 
+def test_cells_of_a_family_are_controlled_together(results):
+    from scipy.stats import false_discovery_control
+
+    from webmodel.analysis.report.stats import family_note
+
+    runs = LabelledRuns.load(results / "disruptions")
+    cells = runs.web_minus_hub_cells("loss_area", "disruptions")
+    assert list(cells) == runs.levels("disruptions") and len(cells) == 4
+    alone = [runs.web_minus_hub("loss_area", disruptions=lv).p_value for lv in cells]
+    assert [d.p_value for d in cells.values()] == pytest.approx(alone)
+    expected = false_discovery_control(alone, method="bh")
+    assert [d.q_value for d in cells.values()] == pytest.approx(list(expected))
+    note = family_note(list(cells.values()))
+    assert note.startswith(
+        "family: the 4 levels of disruptions in disruptions.toml, loss_area (4 tests); "
+        "Benjamini–Hochberg, q = 0.05:"
+    )
+    # A time to recover: a median among the runs that recover, never a pooled mean.
+    shown = runs.estimate("time_to_recover", disruptions="random:0.1@10+8")
+    assert shown is None or shown.method == "median"
+
+
 def test_tables_and_figures_are_written(results, tmp_path):
     path = write_findings(results, tmp_path, only=["disruptions", "surge"], log=lambda _: None)
     text = path.read_text()

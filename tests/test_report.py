@@ -10,7 +10,7 @@ import pytest
 from sweep_support import read_runs, write_experiment
 
 from webmodel.analysis.report.document import number
-from webmodel.analysis.report.stats import Estimate
+from webmodel.analysis.report.stats import Estimate, estimate
 from webmodel.cli import main
 
 
@@ -58,11 +58,18 @@ def test_level_table_holds_the_mean_and_interval_of_the_runs(report, sweep):
     _, text = report
     runs = read_runs(sweep).to_pylist()
     for level in ("hub-and-spokes", "production-web"):
-        values = np.array([r["fill_rate"] for r in runs if r["topology"] == level])
-        estimate = Estimate.of(values)
         column = 1 if level == "hub-and-spokes" else 2
+        # An unbounded metric: the mean and its Student t interval over runs.
+        values = np.array([r["peak_over_baseline"] for r in runs if r["topology"] == level])
+        est = Estimate.of(values)
+        cell = _row(text, "### topology", "peak_over_baseline")[column]
+        assert cell == f"{number(est.mean)} [{number(est.low)}, {number(est.high)}]"
+        # A share: the mean with its bootstrap interval, inside [0, 1].
+        values = np.array([r["fill_rate"] for r in runs if r["topology"] == level])
+        est = estimate(values, "fill_rate")
+        assert est.method == "bootstrap" and 0 <= est.low <= est.mean <= est.high <= 1
         cell = _row(text, "### topology", "fill_rate")[column]
-        assert cell == f"{number(estimate.mean)} [{number(estimate.low)}, {number(estimate.high)}]"
+        assert cell == f"{number(est.mean)} [{number(est.low)}, {number(est.high)}]"
     assert _row(text, "### surge", "runs")[1:] == ["6", "6"]
 
 
@@ -80,7 +87,11 @@ def test_paired_difference_is_on_common_seeds(report, sweep):
     assert len(diffs) == 3  # loss area exists only under the surge: 3 seeds
     cells = _row(text, "### production-web − hub-and-spokes", "loss_area")
     assert cells[1].startswith(number(float(np.mean(diffs))) + " [")
-    assert cells[2] == "3"
+    sd = float(np.std(diffs, ddof=1))
+    assert cells[3] == ("no spread" if sd == 0 else f"{np.mean(diffs) / sd:+.2f}")  # d_z
+    assert cells[6] == "3"  # pairs
+    paired = text.split("### production-web − hub-and-spokes", 1)[1]
+    assert "family: the " in paired and "Benjamini–Hochberg, q = 0.05" in paired
 
 
 def test_figures_are_png_and_svg_and_linked(report):

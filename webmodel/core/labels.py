@@ -22,7 +22,11 @@ class MetricLabel:
 
     ``kind`` decides the display: "share" as a percentage, "weeks" and "ratio" as numbers with
     ``decimals`` places. ``bounds`` are the values the metric can take (None = unbounded), so a
-    summary never reports an interval outside them.
+    summary never reports an interval outside them. ``summary`` says how a report pools runs
+    (``webmodel.analysis.report.stats.estimate``): "mean" (Student t interval), "bootstrap"
+    (a bounded or skewed metric: mean with a BCa bootstrap interval, within the bounds), or
+    "median" (a time to reach a level, absent where never reached and often bimodal: the share
+    of runs reaching it and the median of those that do, with a bootstrap interval).
     """
 
     name: str
@@ -33,6 +37,7 @@ class MetricLabel:
     bounds: tuple[float | None, float | None]
     decimals: int = 2
     null_when: str = "never"  # when the metric does not apply (docs/metrics.md, "null when")
+    summary: str = "mean"  # "mean", "bootstrap" or "median": how runs are pooled (see above)
 
     def show(self, value: float | None, reason: str | None = None) -> str:
         """The value with its unit, e.g. ``68.6 %`` or ``17.08 weeks``; a missing value as
@@ -81,9 +86,10 @@ METRIC_WORDS: dict[str, MetricLabel] = {
             "what the forces received over the run as a share of what they demanded, "
             "per end item, then averaged over end items (each counts equally)",
             "share",
-            (0.0, None),
+            (0.0, 1.0),  # received never exceeds demanded: the backlog served is demand too
             1,
             null_when="no weeks run",
+            summary="bootstrap",
         ),
         MetricLabel(
             "loss_area",
@@ -101,9 +107,10 @@ METRIC_WORDS: dict[str, MetricLabel] = {
             "% of demand",
             "the lowest weekly share of demand met from the shock on (average over end items)",
             "share",
-            (0.0, None),
+            (0.0, 1.0),  # the first week off equilibrium is a shortfall, so the lowest is <= 1
             1,
             null_when="no shock (no surge, no disruption)",
+            summary="bootstrap",
         ),
         MetricLabel(
             "time_to_recover",
@@ -114,6 +121,7 @@ METRIC_WORDS: dict[str, MetricLabel] = {
             (0.0, None),
             0,
             null_when="no shock, or not recovered by the horizon",
+            summary="median",
         ),
         MetricLabel(
             "time_to_surge_target",
@@ -124,6 +132,7 @@ METRIC_WORDS: dict[str, MetricLabel] = {
             (0.0, None),
             0,
             null_when="no surge, or the target never reached",
+            summary="median",
         ),
         MetricLabel(
             "peak_over_baseline",
@@ -193,6 +202,7 @@ METRIC_WORDS: dict[str, MetricLabel] = {
             "index",
             (0.0, 1.0),
             3,
+            summary="bootstrap",
         ),
         MetricLabel(
             "hub_assembly_share",
@@ -202,6 +212,7 @@ METRIC_WORDS: dict[str, MetricLabel] = {
             "share",
             (0.0, 1.0),
             1,
+            summary="bootstrap",
         ),
         MetricLabel(
             "cross_border_share",
@@ -211,6 +222,7 @@ METRIC_WORDS: dict[str, MetricLabel] = {
             "share",
             (0.0, 1.0),
             1,
+            summary="bootstrap",
         ),
     )
 }

@@ -1,9 +1,24 @@
-"""Effects the findings report: paired differences on common seeds, with 95% intervals.
+"""Effects the findings report: paired differences on common seeds, with 95% intervals,
+effect sizes and false-discovery control.
 
 Every comparison pairs runs that share a seed and every other factor's value, so the difference
 is the effect of one factor alone on the same random draws (common random numbers). The
-statistics are the sweep report's (``webmodel.analysis.report.stats``: ``Estimate``,
-``paired_difference``); this module only selects runs by their factors' level labels.
+statistics are the sweep report's (``webmodel.analysis.report.stats``: ``estimate``,
+``paired_difference``, ``control_fdr``; their docstrings say which interval and test each
+metric gets); this module only selects runs by their factors' level labels.
+
+For a findings table, one call per table column or claim:
+
+- ``runs.estimate(metric, **levels)``: the metric pooled as it should be (a mean with a t or
+  bootstrap interval inside its bounds, or for a time to reach a level a median and the
+  share of runs reaching it); show it with ``report.document.cell``.
+- ``runs.web_minus_hub_cells(metric, "disruptions", surge="1")``: web − hub at every level of
+  a factor (the family's cells), Benjamini-Hochberg controlled across them; each
+  ``PairedDifference`` has ``difference``, ``relative``, ``d_z``, ``g_z``, ``p_value``,
+  ``q_value``, ``significant`` (q <= 0.05) and ``family``; ``family_note(list(...values()))``
+  is the sentence stating the family.
+- ``runs.controlled({label: runs.web_minus_hub(...), ...}, family="...")``: the same control
+  over any set of cells you build yourself (say a surge x disruption grid).
 """
 
 from __future__ import annotations
@@ -13,7 +28,13 @@ from pathlib import Path
 import numpy as np
 
 from webmodel.analysis.report.data import SweepResults, level_label
-from webmodel.analysis.report.stats import Estimate, PairedDifference, paired_difference
+from webmodel.analysis.report.stats import (
+    Estimate,
+    PairedDifference,
+    control_fdr,
+    estimate,
+    paired_difference,
+)
 from webmodel.coalition.disruptions import DisruptionError, parse_disruption
 from webmodel.coalition.parameters import TOPOLOGIES
 
@@ -55,7 +76,15 @@ class LabelledRuns:
         return self.results.column(metric)[mask]
 
     def estimate(self, metric: str, **levels: str | float | bool) -> Estimate | None:
-        return Estimate.of(self.values(metric, self.where(**levels)))
+        """``metric`` over the runs at ``levels``, pooled as the metric asks
+        (``report.stats.estimate``: never an interval outside its bounds, never a mean of two
+        modes of a time to reach a level)."""
+        return estimate(self.values(metric, self.where(**levels)), metric)
+
+    @property
+    def experiment(self) -> str:
+        """The experiment file's name (``disruptions.toml``), for naming a family."""
+        return Path(str(self.results.meta.get("experiment_file") or self.name)).name
 
     def paired(
         self,
@@ -77,8 +106,37 @@ class LabelledRuns:
         )
 
     def web_minus_hub(self, metric: str, **levels: str | float | bool) -> PairedDifference:
-        """The production web minus hub-and-spokes on the same seeds and other factors."""
+        """The production web minus hub-and-spokes on the same seeds and other factors
+        (unadjusted: put it in a family with :meth:`controlled` or :meth:`web_minus_hub_cells`
+        before calling it significant)."""
         return self.paired(metric, "topology", HUB, WEB, **levels)
+
+    def controlled[K](
+        self, cells: dict[K, PairedDifference], family: str
+    ) -> dict[K, PairedDifference]:
+        """The cells' differences with Benjamini-Hochberg q-values across them as one family
+        (``family`` in words, e.g. "the 35 cells of disruptions.toml, loss_area")."""
+        keys = list(cells)
+        return dict(zip(keys, control_fdr([cells[k] for k in keys], family), strict=True))
+
+    def web_minus_hub_cells(
+        self,
+        metric: str,
+        factor: str,
+        family: str | None = None,
+        **levels: str | float | bool,
+    ) -> dict[str, PairedDifference]:
+        """Web − hub at each level of ``factor`` (other factors at ``levels``), keyed by the
+        level's label, controlled as one family; the family defaults to "the N levels of
+        FACTOR in EXPERIMENT.toml, METRIC" (with the fixed levels, if any)."""
+        cells = {
+            level: self.web_minus_hub(metric, **{**levels, factor: level})
+            for level in self.levels(factor)
+        }
+        if family is None:
+            fixed = "".join(f", {k} = {v}" for k, v in levels.items())
+            family = f"the {len(cells)} levels of {factor} in {self.experiment}{fixed}, {metric}"
+        return self.controlled(cells, family)
 
 
 def kind_and_duration(label: str) -> tuple[str, int] | None:

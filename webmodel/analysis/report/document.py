@@ -21,13 +21,17 @@ from webmodel.analysis.report import figures
 from webmodel.analysis.report.data import Grouping, SweepResults
 from webmodel.analysis.report.stats import (
     CONFIDENCE,
+    FDR,
     REFERENCE_TOPOLOGY,
     Estimate,
+    PairedDifference,
     by_group,
+    control_fdr,
     crossed_differences,
     crossed_factors,
     difference_levels,
     difference_rank_correlations,
+    family_note,
     paired_differences,
     rank_correlations,
     sensitivity,
@@ -55,11 +59,58 @@ def number(x: float | None) -> str:
 
 
 def cell(estimate: Estimate | None) -> str:
+    """An estimate as ``mean [low, high]``; a "median" one as ``median 8 [8, 9], quartiles
+    8–10, reached in 18 of 20 runs`` (the runs that never reach the level are counted, not
+    averaged in)."""
     if estimate is None:
         return "–"
     if estimate.low is None:
-        return f"{number(estimate.mean)} (n = 1)"
-    return f"{number(estimate.mean)} [{number(estimate.low)}, {number(estimate.high)}]"
+        text = f"{number(estimate.mean)} (n = 1)"
+    else:
+        text = f"{number(estimate.mean)} [{number(estimate.low)}, {number(estimate.high)}]"
+    if estimate.method != "median":
+        return text
+    text = f"median {text}"
+    if estimate.quartiles is not None and estimate.n > 1:
+        q1, q3 = estimate.quartiles
+        text += f", quartiles {number(q1)}–{number(q3)}"
+    if estimate.runs is not None and estimate.runs > estimate.n:
+        text += f", reached in {estimate.n} of {estimate.runs} runs"
+    return text
+
+
+def p_text(p: float | None) -> str:
+    """A p- or q-value: two significant figures, "< 0.0001" below that."""
+    if p is None:
+        return "–"
+    return "< 0.0001" if p < 1e-4 else f"{p:.2g}"
+
+
+def _one_side(d: PairedDifference) -> str:
+    """For a time to reach a level: the pairs in which only one side reaches it (left out of
+    the difference, counted in the sign test)."""
+    if not (d.only_level or d.only_reference):
+        return ""
+    return (
+        f"; only {d.level} reaches it in {d.only_level} pairs, "
+        f"only {d.reference} in {d.only_reference}"
+    )
+
+
+def _q(q: float | None) -> str:
+    """ "= 0.012" or "< 0.0001", after a "q"."""
+    text = p_text(q)
+    return text if text.startswith("<") else f"= {text}"
+
+
+def effect_text(d: PairedDifference) -> tuple[str, str]:
+    """(relative difference, d_z) of a paired difference as table cells."""
+    relative = "–" if d.relative is None else f"{100 * d.relative:+.1f}%"
+    if d.d_z is None:
+        dz = "no spread" if d.difference is not None and d.difference.n > 1 else "–"
+    else:
+        dz = f"{d.d_z:+.2f}"
+    return relative, dz
 
 
 def metric_heading(name: str) -> str:
@@ -189,7 +240,8 @@ class Report:
         factors = ", ".join(r.factor_names) or "no factor"
         lines = [
             f"- {ok} successful runs of the model, varying {factors}; each figure below is a "
-            f"mean over runs with its {CONFIDENCE:.0%} interval.",
+            f"mean (or, for times to reach a level, a median) over runs with its "
+            f"{CONFIDENCE:.0%} interval.",
         ]
         grouping = self.groupings.get("topology")
         headline = [m for m in self.HEADLINE if m in self.metrics]
@@ -201,29 +253,36 @@ class Report:
         )
         if paired and headline:
             differences = paired_differences(r, "topology", headline, REFERENCE_TOPOLOGY)
+            family = f"the {len(headline)} headline metrics of this summary, all runs pooled"
+            differences = control_fdr(differences, family)
             for d in differences:
                 if d.difference is None or d.difference.low is None:
                     continue
                 meta = label_of(d.metric)
                 est = d.difference
                 sign = "higher" if est.mean > 0 else "lower"
+                what = f"{est.statistic} difference"
                 if d.significant:
                     verdict = f"{d.level} is {number(abs(est.mean))} {sign} than {d.reference}"
                 else:
                     verdict = (
-                        f"{d.level} and {d.reference} are not clearly different (mean "
-                        f"difference {number(est.mean)})"
+                        f"{d.level} and {d.reference} are not clearly different ({what} "
+                        f"{number(est.mean)})"
                     )
+                relative, dz = effect_text(d)
                 lines.append(
                     f"- {meta.label.capitalize()} ({meta.plain_unit}): {verdict} "
-                    f"({CONFIDENCE:.0%} interval of {d.level} − {d.reference}: {number(est.low)} "
-                    f"to {number(est.high)}; {est.n} pairs on common seeds, {d.level} higher "
+                    f"({CONFIDENCE:.0%} interval of the {what} {d.level} − {d.reference}: "
+                    f"{number(est.low)} to {number(est.high)}; relative {relative}, d_z {dz}; "
+                    f"q {_q(d.q_value)}; {est.n} pairs on common seeds, {d.level} higher "
                     f"in {_share(d.share_positive)} of them)."
                 )
+            note = family_note(differences)
+            lines.append(f"- Significance is controlled across a family: {note}.")
         else:
             everything = Grouping("all runs", ["all runs"], np.zeros(r.runs.num_rows))
             for m in headline:
-                est = within_bounds(by_group(r.column(m), everything, r.ok)[0], m)
+                est = by_group(r.column(m), everything, r.ok, m)[0]
                 if est is not None:
                     lines.append(
                         f"- {label_of(m).label.capitalize()}: {cell(est)} "
@@ -265,41 +324,44 @@ class Report:
         )
         self.add(table(["run_id", "seed", "error"], rows, "rrl") + "\n")
 
+    INTERVALS = (
+        f"Mean over successful runs with its {CONFIDENCE:.0%} interval: Student t, or, for a "
+        "bounded or skewed metric (fill rate, worst week, shares — and any mean whose t "
+        "interval would cross the metric's bounds), a BCa bootstrap interval (scipy, 9,999 "
+        "resamples, fixed random state), so no interval leaves the values the metric can "
+        "take. A time to reach a level (time to recover, time to surge target) is absent "
+        "where the level is never reached and often has two modes: it is given as the median "
+        "of the runs that reach it, with a percentile bootstrap interval, its quartiles and "
+        "how many runs reach it — never a mean of the two modes."
+    )
+
     def by_factor(self) -> None:
         if not self.groupings:
             everything = Grouping("all runs", ["all runs"], np.zeros(self.results.runs.num_rows))
             rows = [
                 [
                     metric_heading(m),
-                    cell(
-                        within_bounds(
-                            by_group(self.results.column(m), everything, self.results.ok)[0], m
-                        )
-                    ),
+                    cell(by_group(self.results.column(m), everything, self.results.ok, m)[0]),
                 ]
                 for m in self.metrics
             ]
             self.add("## Metrics\n")
-            self.add(f"Mean over successful runs and its {CONFIDENCE:.0%} interval (Student t).\n")
+            self.add(self.INTERVALS + "\n")
             self.add(table(["metric", "all runs"], rows) + "\n")
             return
         self.add("## Metrics by factor level\n")
         self.add(
-            f"Mean over successful runs and its {CONFIDENCE:.0%} interval (Student t, over runs; "
-            "every other factor averaged over its levels as the design has them), clipped to "
-            "the values the metric can take. A sampled range is grouped into quartiles of its "
-            "drawn values.\n"
+            self.INTERVALS
+            + " Over runs, every other factor averaged over its levels as the design has "
+            "them. A sampled range is grouped into quartiles of its drawn values.\n"
         )
         ok = self.results.ok
         for name, grouping in self.groupings.items():
             counts = [int(((grouping.index == g) & ok).sum()) for g in range(len(grouping))]
             rows = [["runs"] + [str(c) for c in counts]]
             for metric in self.metrics:
-                estimates = by_group(self.results.column(metric), grouping, ok)
-                cells = [
-                    missing(metric) if e is None else cell(within_bounds(e, metric))
-                    for e in estimates
-                ]
+                estimates = by_group(self.results.column(metric), grouping, ok, metric)
+                cells = [missing(metric) if e is None else cell(e) for e in estimates]
                 rows.append([metric_heading(metric), *cells])
             self.add(f"### {name}\n")
             self.add(table(["metric", *grouping.labels], rows) + "\n")
@@ -320,50 +382,96 @@ class Report:
             return
         self.add(
             f"Each run is paired with the {reference} run of the same seed and the same level of "
-            "every other factor; the table gives the mean difference (level − "
-            f"{reference}) with its {CONFIDENCE:.0%} interval (Student t over pairs), the "
-            "number of pairs, and the shares of pairs in which the difference is positive and "
-            "negative (the rest are ties).\n"
+            "every other factor. For each metric: the difference (level − "
+            f"{reference}; the mean, or the median for a time to reach a level) with its "
+            f"{CONFIDENCE:.0%} interval (Student t over pairs; BCa bootstrap for a bounded or "
+            "skewed metric; percentile bootstrap of the median for a time to reach a level, over "
+            "the pairs in which both reach it); the relative difference (mean difference over "
+            f"the {reference} mean); Cohen's d_z (mean difference over the standard deviation "
+            'of the differences: 0.2 small, 0.8 large; "no spread" where every pair differs '
+            "alike); the p-value (paired t test; sign-flip permutation test for a bounded or "
+            "skewed metric; sign test for a time to reach a level, a run that never reaches it "
+            "counting as slower) and its Benjamini–Hochberg q-value within the family named "
+            f"under the table (significant: q ≤ {FDR:g}); the number of pairs, and the shares "
+            "of pairs in which the difference is positive and negative (the rest are ties).\n"
         )
         differences = paired_differences(self.results, "topology", self.metrics, reference)
+        name = self._experiment_name()
         for level in grouping.labels:
-            rows = [
-                [
-                    metric_heading(d.metric),
-                    cell(d.difference),
-                    str(d.difference.n if d.difference else 0),
-                    _share(d.share_positive),
-                    _share(d.share_negative),
-                ]
-                for d in differences
-                if d.level == level
-            ]
-            if not rows:
+            mine = [d for d in differences if d.level == level]
+            if not mine:
                 continue
+            family = f"the {len(mine)} metrics of {name}, {level} − {reference}, all runs pooled"
+            mine = control_fdr(mine, family)
+            rows = []
+            for d in mine:
+                relative, dz = effect_text(d)
+                rows.append(
+                    [
+                        metric_heading(d.metric),
+                        cell(d.difference) + _one_side(d),
+                        relative,
+                        dz,
+                        p_text(d.p_value),
+                        p_text(d.q_value) + (" *" if d.significant else ""),
+                        str(d.difference.n if d.difference else 0),
+                        _share(d.share_positive),
+                        _share(d.share_negative),
+                    ]
+                )
             self.add(f"### {level} − {reference}\n")
-            self.add(table(["metric", "mean difference", "pairs", "> 0", "< 0"], rows) + "\n")
+            header = ["metric", "difference", "relative", "d_z", "p", "q (BH)", "pairs"]
+            self.add(table([*header, "> 0", "< 0"], rows) + "\n")
+            self.add(f"\\* significant; {family_note(mine)}.\n")
             for other, other_grouping in self.groupings.items():
                 if other == "topology" or len(other_grouping) > 12:
                     continue
                 self._paired_within(level, reference, other, other_grouping)
 
+    def _experiment_name(self) -> str:
+        path = str(self.results.meta.get("experiment_file") or self.results.name)
+        return Path(path).name
+
     def _paired_within(self, level: str, reference: str, other: str, grouping: Grouping) -> None:
+        """Per level of ``other``, the paired difference of the first metrics; each metric's
+        cells (the levels of ``other``) are one Benjamini-Hochberg family."""
         shown = self.metrics[:5]
-        rows = []
-        for g, label in enumerate(grouping.labels):
-            within = grouping.index == g
+        by_metric: dict[str, list[PairedDifference | None]] = {m: [] for m in shown}
+        for g in range(len(grouping)):
             found = {
                 d.metric: d
                 for d in paired_differences(
-                    self.results, "topology", shown, reference, within=within
+                    self.results, "topology", shown, reference, within=grouping.index == g
                 )
                 if d.level == level
             }
-            rows.append([label] + [cell(found[m].difference) if m in found else "–" for m in shown])
+            for m in shown:
+                by_metric[m].append(found.get(m))
+        name = self._experiment_name()
+        notes = []
+        for m in shown:
+            present = [d for d in by_metric[m] if d is not None]
+            family = f"the {len(grouping)} levels of {other} in {name}, {m}"
+            controlled = iter(control_fdr(present, family))
+            by_metric[m] = [None if d is None else next(controlled) for d in by_metric[m]]
+            if present:
+                notes.append(f"- `{m}`: {family_note([d for d in by_metric[m] if d])}")
+
+        def show(d: PairedDifference | None) -> str:
+            if d is None:
+                return "–"
+            return cell(d.difference) + (" *" if d.significant else "")
+
+        rows = [
+            [label] + [show(by_metric[m][g]) for m in shown]
+            for g, label in enumerate(grouping.labels)
+        ]
         self.add(
-            f"By {other} ({level} − {reference}, mean difference [{CONFIDENCE:.0%} interval]):\n"
+            f"By {other} ({level} − {reference}, difference [{CONFIDENCE:.0%} interval]; "
+            f"\\* significant after Benjamini–Hochberg, q ≤ {FDR:g}, within the column):\n"
         )
         self.add(table([other, *shown], rows) + "\n")
+        self.add("\n".join(notes) + "\n")
 
     def sensitivity(self) -> None:
         kind = self.results.design_kind
@@ -549,10 +657,12 @@ class Report:
         else:
             self.add("(No heatmap: it needs two factors.)\n")
             return
+        median = label_of(metric).summary == "median"
+        what = "Median (over the runs that reach the level)" if median else "Mean"
         self.figure(
             figures.heatmap_figure(self.results, metric, self.groupings[fx], self.groupings[fy]),
             f"heatmap_{metric}_{fx}_{fy}",
-            f"Mean {metric} over {fx} and {fy}.",
+            f"{what} {metric} over {fx} and {fy}.",
         )
 
     def text(self) -> str:

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from webmodel.analysis.report.data import Grouping, SweepResults
-from webmodel.analysis.report.stats import Estimate, series_bands
+from webmodel.analysis.report.stats import series_bands
 
 OKABE_ITO = (
     "#0072B2",
@@ -232,15 +232,21 @@ def distribution_figure(
 
 
 def heatmap_figure(results: SweepResults, metric: str, gx: Grouping, gy: Grouping) -> Figure:
-    """The mean of ``metric`` in each cell of two factors, written in the cell."""
+    """The mean of ``metric`` in each cell of two factors, written in the cell (the median of
+    the runs that reach the level, for a time to reach one: a mean would average its modes)."""
+    from webmodel.core.labels import label_of
+
     values = results.column(metric)
     ok = results.ok & ~np.isnan(values)
+    median = label_of(metric).summary == "median"
     grid = np.full((len(gy), len(gx)), np.nan)
     for j in range(len(gy)):
         for i in range(len(gx)):
-            estimate = Estimate.of(values[ok & (gx.index == i) & (gy.index == j)])
-            if estimate is not None:
-                grid[j, i] = estimate.mean
+            cell = values[ok & (gx.index == i) & (gy.index == j)]
+            if len(cell):
+                grid[j, i] = (
+                    np.quantile(cell, 0.5, method="inverted_cdf") if median else cell.mean()
+                )
     fig = Figure(
         figsize=(min(WIDTH, 1.2 + 0.9 * len(gx)), 1.0 + 0.45 * len(gy)), layout="constrained"
     )
@@ -265,7 +271,7 @@ def heatmap_figure(results: SweepResults, metric: str, gx: Grouping, gy: Groupin
                     fontsize=7,
                     color="black" if grid[j, i] > middle else "white",
                 )
-    fig.colorbar(image, ax=ax, label=f"mean {metric}")
+    fig.colorbar(image, ax=ax, label=f"{'median' if median else 'mean'} {metric}")
     return fig
 
 

@@ -1,41 +1,88 @@
-"""The numbers in a report: means with 95% intervals, paired differences, sensitivity indices.
+"""The numbers in a report: estimates with 95% intervals, paired differences with effect sizes
+and false-discovery control, sensitivity indices.
+
+How runs are pooled depends on the metric (``summary`` in :data:`webmodel.core.labels.
+METRIC_WORDS`, declared once beside its bounds):
+
+- "mean": the mean with its Student t interval; where that interval would cross one of the
+  metric's bounds (a mean near 0 weeks, say), the BCa bootstrap interval instead;
+- "bootstrap" (bounded or skewed: fill rate, worst week, shares): the mean with a BCa bootstrap
+  interval (``scipy.stats.bootstrap``, fixed random state), which stays within the values
+  observed and so within the bounds;
+- "median" (times to reach a level, absent where never reached, often two modes): the share
+  of runs that reach it and, among those, the median (an observed value) with a percentile
+  bootstrap interval and the quartiles — never a mean that averages 8 and 40 weeks into 24.
+
+Paired differences (level − reference on the same seed and every other factor's level) carry
+effect sizes — mean difference, relative difference, Cohen's d_z (mean over the standard
+deviation of the differences; Hedges' g_z corrects its small-sample bias) — and a p-value
+(paired t test; sign-flip permutation test for "bootstrap" metrics; sign test for "median"
+metrics, a run that never reaches the level counting as slower). :func:`control_fdr` applies
+Benjamini–Hochberg across a family of such tests (``scipy.stats.false_discovery_control``) and
+records the family, so every claim of significance can say which family it was controlled in.
 
 For a sampled design with a crossed factor (``[design] crossed = ["topology"]``), the paired
 difference between its levels at each sample — the web's advantage over hub-and-spokes at the
 same parameter values and seeds — gets its own sensitivity indices (:func:`crossed_differences`,
 :func:`sensitivity_of_difference`).
-
-Intervals are Student-t intervals of the mean (of runs, or of paired differences): with runs
-from independent seeds that is the honest interval for a mean over the model's randomness.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import warnings
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from scipy.special import stdtrit
 
 from webmodel.analysis.report.data import Grouping, SweepResults
+from webmodel.core.labels import clip, label_of
 
 CONFIDENCE = 0.95
+FDR = 0.05  # the false discovery rate Benjamini-Hochberg controls within a family
+RESAMPLES = 9999  # bootstrap resamples and permutations
+RANDOM_STATE = 20261202  # fixed: the same results give the same intervals and p-values
+BCA_LIMIT = 2000  # BCa's jackknife is quadratic in n; above this, percentile intervals
 REFERENCE_TOPOLOGY = "hub-and-spokes"  # what paired differences of topologies are taken against
+
+
+def _rng() -> np.random.Generator:
+    return np.random.default_rng(RANDOM_STATE)
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """A mean, its 95% interval (None with fewer than two values) and the count behind it."""
+    """A centre, its 95% interval (None with fewer than two values) and the count behind it.
+
+    ``mean`` is the centre: the mean, or the median when ``method`` is "median" (its name is
+    kept for the callers that read it). ``method`` says how the interval was drawn: "t"
+    (Student t), "bootstrap" (BCa, or percentile for large n, of the mean) or "median"
+    (percentile bootstrap of the median). ``runs`` counts the runs looked at, ``n`` those with
+    a value (for "median", the runs that reached the level); ``quartiles`` are the first and
+    third quartile of those values ("median" only).
+    """
 
     mean: float
     low: float | None
     high: float | None
     n: int
+    method: str = "t"
+    runs: int | None = None
+    quartiles: tuple[float, float] | None = None
+
+    @property
+    def statistic(self) -> str:
+        """What ``mean`` holds: "median" or "mean"."""
+        return "median" if self.method == "median" else "mean"
 
     @classmethod
     def of(cls, values: np.ndarray) -> Estimate | None:
+        """The mean with its Student t interval, NaN left out (any metric: see :func:`estimate`
+        for the interval a metric's bounds and shape call for)."""
         values = np.asarray(values, dtype=float)
         values = values[~np.isnan(values)]
         n = len(values)
@@ -48,9 +95,85 @@ class Estimate:
         return cls(mean, mean - float(half), mean + float(half), n)
 
 
-def by_group(values: np.ndarray, grouping: Grouping, ok: np.ndarray) -> list[Estimate | None]:
-    """The estimate of ``values`` in each group, over successful runs."""
-    return [Estimate.of(values[(grouping.index == g) & ok]) for g in range(len(grouping))]
+def _median(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """The lower median (an observed value: an integer number of weeks stays one)."""
+    return np.quantile(x, 0.5, axis=axis, method="inverted_cdf")
+
+
+def bootstrap_interval(
+    values: np.ndarray, statistic: str = "mean", method: str = "BCa"
+) -> tuple[float, float]:
+    """The 95% bootstrap interval of the mean (BCa; percentile above :data:`BCA_LIMIT` values)
+    or of the median (percentile), from ``scipy.stats.bootstrap`` with a fixed random state.
+
+    Both stay within the values observed. Values all alike give that value twice."""
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    if np.ptp(values) == 0:
+        return float(values[0]), float(values[0])
+    if statistic == "median":
+        function, method = _median, "percentile"
+    else:
+        function = np.mean
+        method = "percentile" if len(values) > BCA_LIMIT else method
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # BCa's degenerate-distribution warning: handled below
+        result = stats.bootstrap(
+            (values,),
+            function,
+            n_resamples=RESAMPLES,
+            confidence_level=CONFIDENCE,
+            method=method,
+            rng=_rng(),
+        )
+    low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
+    if not (math.isfinite(low) and math.isfinite(high)):  # BCa undefined (e.g. one outlier)
+        return bootstrap_interval(values, statistic, "percentile")
+    return low, high
+
+
+def estimate(values: np.ndarray, metric: str) -> Estimate | None:
+    """``values`` (runs of ``metric``, NaN where it has no value) pooled as the metric's
+    ``summary`` asks (module docstring), the interval within the metric's bounds.
+
+    None when no run has a value (the caller says why the metric does not apply)."""
+    values = np.asarray(values, dtype=float)
+    runs = len(values)
+    kept = values[~np.isnan(values)]
+    n = len(kept)
+    if n == 0:
+        return None
+    summary = label_of(metric).summary
+    if summary == "median":
+        centre = float(_median(kept))
+        q1, q3 = (float(q) for q in np.quantile(kept, [0.25, 0.75], method="inverted_cdf"))
+        low, high = bootstrap_interval(kept, "median") if n > 1 else (None, None)
+        return Estimate(centre, low, high, n, "median", runs, (q1, q3))
+    plain = Estimate.of(kept)
+    if n < 2:
+        return replace(plain, runs=runs)
+    lower, upper = label_of(metric).bounds
+    crosses = (lower is not None and plain.low < lower) or (
+        upper is not None and plain.high > upper
+    )
+    if summary == "mean" and not crosses:
+        return replace(plain, runs=runs)
+    low, high = bootstrap_interval(kept)
+    return Estimate(
+        clip(metric, plain.mean), clip(metric, low), clip(metric, high), n, "bootstrap", runs
+    )
+
+
+def by_group(
+    values: np.ndarray, grouping: Grouping, ok: np.ndarray, metric: str | None = None
+) -> list[Estimate | None]:
+    """The estimate of ``values`` in each group, over successful runs: as ``metric`` asks
+    (:func:`estimate`), or a plain mean with its t interval without one."""
+    groups = [values[(grouping.index == g) & ok] for g in range(len(grouping))]
+    if metric is None:
+        return [Estimate.of(v) for v in groups]
+    return [estimate(v, metric) for v in groups]
 
 
 @dataclass(frozen=True)
@@ -58,8 +181,18 @@ class PairedDifference:
     """metric(level) - metric(reference) over runs that differ only in the paired factor.
 
     A pair counts where both of its runs have a value; ``at_level`` and ``at_reference`` are
-    the metric over those same pairs, and the shares count the pairs in which the level is
+    the metric over those same pairs (for a "median" metric, over every pair, so that they
+    show how many runs reach the level), and the shares count the pairs in which the level is
     above or below the reference by more than rounding (None without pairs).
+
+    Effect sizes, over the pairs with both values: ``difference`` (its centre the mean
+    difference, or the median one for a "median" metric, with the interval of
+    :func:`estimate`), ``relative`` (mean difference over the reference's mean), ``d_z``
+    (Cohen's d for paired data: mean difference over the differences' standard deviation;
+    None where they do not vary) and :attr:`g_z`. ``p_value`` is from ``test``;
+    ``q_value`` is the Benjamini-Hochberg adjusted p-value within ``family`` (None until
+    :func:`control_fdr` is applied). For a "median" metric, ``only_level`` and
+    ``only_reference`` count the pairs in which only one side reached the level.
     """
 
     level: str
@@ -70,12 +203,32 @@ class PairedDifference:
     share_negative: float | None
     at_level: Estimate | None
     at_reference: Estimate | None
+    p_value: float | None = None
+    test: str = ""
+    relative: float | None = None
+    d_z: float | None = None
+    q_value: float | None = None
+    family: str | None = None
+    family_size: int | None = None
+    fdr: float = FDR
+    only_level: int = 0
+    only_reference: int = 0
+
+    @property
+    def g_z(self) -> float | None:
+        """Hedges' g_z: d_z with the small-sample correction J = 1 - 3 / (4 (n - 1) - 1)."""
+        d = self.difference
+        if self.d_z is None or d is None or d.n < 3:
+            return None
+        return self.d_z * (1 - 3 / (4 * (d.n - 1) - 1))
 
     @property
     def significant(self) -> bool:
-        """The 95% interval of the difference excludes zero."""
-        d = self.difference
-        return d is not None and d.low is not None and (d.low > 0 or d.high < 0)
+        """Significant at the family's false discovery rate (q <= fdr) once
+        :func:`control_fdr` has been applied; before that, p < 0.05 on its own."""
+        if self.q_value is not None:
+            return self.q_value <= self.fdr
+        return self.p_value is not None and self.p_value < 1 - CONFIDENCE
 
 
 def pair_index(
@@ -102,28 +255,132 @@ def pair_index(
     return np.array(a, dtype=int), np.array(b, dtype=int)
 
 
+def paired_t_p(diff: np.ndarray, tolerance: float = 0.0) -> float | None:
+    """Two-sided p of the paired t test that the mean difference is 0 (differences that do not
+    vary beyond ``tolerance``: 0 if they are not all 0, else 1)."""
+    n = len(diff)
+    if n < 2:
+        return None
+    sd = float(diff.std(ddof=1))
+    mean = float(diff.mean())
+    if sd <= tolerance:
+        return 0.0 if mean != 0 else 1.0
+    from scipy import stats
+
+    return float(2 * stats.t.sf(abs(mean) / (sd / math.sqrt(n)), n - 1))
+
+
+def sign_flip_p(diff: np.ndarray) -> float | None:
+    """Two-sided p of the sign-flip permutation test of a zero mean difference (exact for up
+    to 13 pairs, else 9,999 random flips with a fixed random state): no normality assumed."""
+    from scipy import stats
+
+    if len(diff) < 2:
+        return None
+    if not np.any(diff):
+        return 1.0
+    result = stats.permutation_test(
+        (diff,),
+        lambda x, axis: np.mean(x, axis=axis),
+        permutation_type="samples",
+        n_resamples=RESAMPLES,
+        vectorized=True,
+        rng=_rng(),
+    )
+    return float(result.pvalue)
+
+
+def sign_test_p(higher: int, lower: int) -> float | None:
+    """Two-sided exact sign test (binomial, p = 1/2) over the pairs that differ."""
+    from scipy import stats
+
+    if higher + lower == 0:
+        return None if higher == lower == 0 else 1.0
+    return float(stats.binomtest(higher, higher + lower, 0.5).pvalue)
+
+
 def _difference(
     column: np.ndarray, rows: np.ndarray, ref_rows: np.ndarray, level: str, reference: str, metric
 ) -> PairedDifference:
     """The paired difference of one metric's ``column`` over pairs (rows, ref_rows)."""
-    at_level, at_reference = column[rows], column[ref_rows]
-    keep = ~np.isnan(at_level) & ~np.isnan(at_reference)
-    at_level, at_reference = at_level[keep], at_reference[keep]
-    diff = at_level - at_reference
-    # Differences within rounding of zero are ties, not wins.
-    tolerance = 1e-9 * max(1.0, float(np.abs(column[~np.isnan(column)]).max(initial=0.0)))
-    up = float((diff > tolerance).sum() / len(diff)) if len(diff) else None
-    down = float((diff < -tolerance).sum() / len(diff)) if len(diff) else None
+    scale = float(np.abs(column[~np.isnan(column)]).max(initial=0.0))
+    return paired_values(column[rows], column[ref_rows], metric, level, reference, scale)
+
+
+def paired_values(
+    at_level: np.ndarray,
+    at_reference: np.ndarray,
+    metric: str,
+    level: str = "level",
+    reference: str = "reference",
+    scale: float | None = None,
+) -> PairedDifference:
+    """The paired difference ``at_level - at_reference`` of two aligned arrays (pair k is
+    ``at_level[k]`` and ``at_reference[k]``; NaN where a run has no value), with the interval,
+    test and effect sizes ``metric`` calls for (unadjusted: see :func:`control_fdr`).
+
+    Differences within 1e-9 x ``scale`` (default: the largest |value|) of zero are ties."""
+    at_level = np.asarray(at_level, dtype=float)
+    at_reference = np.asarray(at_reference, dtype=float)
+    if scale is None:
+        both = np.concatenate([at_level, at_reference])
+        scale = float(np.abs(both[~np.isnan(both)]).max(initial=0.0))
+    has_level, has_reference = ~np.isnan(at_level), ~np.isnan(at_reference)
+    keep = has_level & has_reference
+    diff = at_level[keep] - at_reference[keep]
+    # Differences within rounding of zero are ties, not wins: set to 0 before any test, so
+    # floating-point noise is never "significant" nor a standardised effect of 10^15.
+    tolerance = 1e-9 * max(1.0, scale)
+    diff = np.where(np.abs(diff) <= tolerance, 0.0, diff)
+    summary = label_of(metric).summary
+    censored = summary == "median"
+    only_level = int((has_level & ~has_reference).sum()) if censored else 0
+    only_reference = int((~has_level & has_reference).sum()) if censored else 0
+    up = int((diff > tolerance).sum())
+    down = int((diff < -tolerance).sum())
+    if censored:
+        # A run that never reaches the level took longer than any that does.
+        up, down = up + only_reference, down + only_level
+        pairs = len(diff) + only_level + only_reference
+        p_value, test = sign_test_p(up, down), "sign test"
+        sides = (estimate(at_level, metric), estimate(at_reference, metric))
+        centre = estimate(diff, metric)
+    else:
+        pairs = len(diff)
+        if summary == "bootstrap":
+            p_value, test = sign_flip_p(diff), "sign-flip permutation"
+        else:
+            p_value, test = paired_t_p(diff, tolerance), "paired t"
+        sides = (estimate(at_level[keep], metric), estimate(at_reference[keep], metric))
+        centre = _mean_difference(diff, summary)
+    reference_mean = float(at_reference[keep].mean()) if keep.any() else 0.0
+    mean_diff = float(diff.mean()) if len(diff) else None
+    sd = float(diff.std(ddof=1)) if len(diff) > 1 else 0.0
+    sd = 0.0 if sd <= tolerance else sd
     return PairedDifference(
         level,
         reference,
         metric,
-        Estimate.of(diff),
-        up,
-        down,
-        Estimate.of(at_level),
-        Estimate.of(at_reference),
+        centre,
+        up / pairs if pairs else None,
+        down / pairs if pairs else None,
+        *sides,
+        p_value=p_value,
+        test=test,
+        relative=mean_diff / reference_mean if mean_diff is not None and reference_mean else None,
+        d_z=mean_diff / sd if mean_diff is not None and sd > 0 else None,
+        only_level=only_level,
+        only_reference=only_reference,
     )
+
+
+def _mean_difference(diff: np.ndarray, summary: str) -> Estimate | None:
+    """The mean difference: Student t interval, or BCa bootstrap for a "bootstrap" metric."""
+    plain = Estimate.of(diff)
+    if plain is None or plain.n < 2 or summary != "bootstrap":
+        return plain
+    low, high = bootstrap_interval(diff)
+    return Estimate(plain.mean, low, high, plain.n, "bootstrap")
 
 
 def paired_difference(
@@ -135,7 +392,7 @@ def paired_difference(
     within: np.ndarray | None = None,
 ) -> PairedDifference:
     """metric at ``factor = level`` minus at ``factor = reference``, on common seeds, over the
-    successful runs in ``within``."""
+    successful runs in ``within`` (unadjusted: see :func:`control_fdr`)."""
     rows, ref_rows = pair_index(results, factor, level, reference, within)
     return _difference(results.column(metric), rows, ref_rows, level, reference, metric)
 
@@ -147,7 +404,7 @@ def paired_differences(
     reference: str,
     within: np.ndarray | None = None,
 ) -> list[PairedDifference]:
-    """Every level against the reference, for every metric, on common seeds."""
+    """Every level against the reference, for every metric, on common seeds (unadjusted)."""
     grouping = results.grouping(factor)
     out = []
     for level in grouping.labels:
@@ -158,6 +415,45 @@ def paired_differences(
             column = results.column(metric)
             out.append(_difference(column, rows, ref_rows, level, reference, metric))
     return out
+
+
+def control_fdr(
+    differences: Sequence[PairedDifference], family: str, fdr: float = FDR
+) -> list[PairedDifference]:
+    """The differences with Benjamini-Hochberg q-values across them as one family.
+
+    ``family`` names what the tests have in common, in words, e.g. "the 35 cells of
+    disruptions.toml, loss_area"; it is stored on each difference (with the number of tests)
+    so :func:`family_note` can state it. Differences without a p-value (no pairs) are not
+    tests: they keep q None and do not count in the family's size. Order is kept.
+    """
+    from scipy import stats
+
+    tested = [k for k, d in enumerate(differences) if d.p_value is not None]
+    q = (
+        stats.false_discovery_control([differences[k].p_value for k in tested], method="bh")
+        if tested
+        else []
+    )
+    q_of = {k: float(v) for k, v in zip(tested, q, strict=True)}
+    return [
+        replace(d, q_value=q_of.get(k), family=family, family_size=len(tested), fdr=fdr)
+        for k, d in enumerate(differences)
+    ]
+
+
+def family_note(differences: Sequence[PairedDifference]) -> str:
+    """One line stating a controlled family and its outcome: "family: the 35 cells of
+    disruptions.toml, loss_area (35 tests); Benjamini-Hochberg, q = 0.05: 31 significant"."""
+    if not differences or differences[0].family is None:
+        return "no false-discovery control applied (each p-value stands alone)"
+    first = differences[0]
+    hits = sum(d.significant for d in differences)
+    return (
+        f"family: {first.family} ({first.family_size} test"
+        f"{'' if first.family_size == 1 else 's'}); Benjamini–Hochberg, "
+        f"q = {first.fdr:g}: {hits} significant"
+    )
 
 
 @dataclass(frozen=True)
