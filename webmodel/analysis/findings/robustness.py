@@ -1,29 +1,30 @@
 """The headline claims re-tested under alternative settings (``experiments/robustness/``).
 
-Each setting has two sweeps (``scripts/robustness_experiments.py`` writes their files): both
-wirings without levers (``results/robustness/SETTING``) and hub-and-spokes with the six NDIS
-levers on (``SETTING_levers``), on the same seeds. A claim's effect in a setting is a paired
-difference over replicates (same seed, same condition), given as its sign and its size as a
-share of hub-and-spokes' mean; its p-value (a one-sample t-test of the paired differences) is
-adjusted by Benjamini-Hochberg over the family of every cell of the robustness table (every
-claim x setting), so "significant" controls the false discovery rate of the table as a whole.
+Each setting has three sweeps (``scripts/robustness_experiments.py`` writes their files): both
+wirings without levers (``results/robustness/SETTING``), hub-and-spokes with the six NDIS levers
+on (``SETTING_levers``) and with all of them but stockpiles (``SETTING_levers_nostock``), on
+the same seeds. A claim's effect in a setting is a paired difference over replicates (same seed,
+same condition), given as its sign and its size as a share of hub-and-spokes' mean; its p-value
+(the report's test for the metric, ``report.stats.paired_values``: a paired t test for loss
+area and deliveries) is adjusted by Benjamini-Hochberg over one family, every cell of the
+robustness table (every claim x setting), so "significant" controls the false discovery rate
+of the table as a whole.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 
 from webmodel.analysis.report.document import number, table
+from webmodel.analysis.report.stats import FDR, paired_values
 
 NAME = "robustness"
 HUB, WEB = "hub-and-spokes", "production-web"
-FDR = 0.05
 # A surge difference smaller than this share of hub-and-spokes' deliveries is "hardly any".
 HARDLY = 0.02
 # Lever bundles on hub-and-spokes (results folder suffix), against the web without levers.
@@ -55,6 +56,7 @@ class Cell:
     p: float
     n: int
     significant: bool = False
+    d_z: float | None = None
 
 
 def _load(folder: Path) -> pd.DataFrame | None:
@@ -69,21 +71,17 @@ def _load(folder: Path) -> pd.DataFrame | None:
 
 
 def _paired(level: pd.DataFrame, reference: pd.DataFrame, metric: str) -> Cell | None:
-    """level − reference, paired on seed (the replicate's common seed)."""
+    """level − reference, paired on seed (the replicate's common seed), with the interval and
+    test the metric calls for (``report.stats.paired_values``)."""
     both = level[["seed", metric]].merge(
         reference[["seed", metric]], on="seed", suffixes=("", "_r")
     )
-    both = both.dropna()
     if len(both) < 2:
         return None
-    diff = both[metric].to_numpy(float) - both[f"{metric}_r"].to_numpy(float)
-    ref_mean = float(both[f"{metric}_r"].mean())
-    share = float(diff.mean() / ref_mean) if ref_mean != 0 else None
-    if np.allclose(diff, diff[0], rtol=0, atol=1e-12):  # no spread: exact
-        p = 0.0 if abs(diff[0]) > 1e-12 else 1.0
-    else:
-        p = float(stats.ttest_1samp(diff, 0.0).pvalue)
-    return Cell(float(diff.mean()), share, p, len(diff))
+    p = paired_values(both[metric].to_numpy(float), both[f"{metric}_r"].to_numpy(float), metric)
+    if p.difference is None or p.p_value is None:
+        return None
+    return Cell(p.difference.mean, p.relative, p.p_value, p.difference.n, d_z=p.d_z)
 
 
 def _select(runs: pd.DataFrame, topology: str, surge: str, shock: str) -> pd.DataFrame:
@@ -139,7 +137,7 @@ def adjust(cells: dict[str, dict[str, Cell | None]]) -> dict[str, dict[str, Cell
     out = {s: dict(row) for s, row in cells.items()}
     for (s, c), q in zip(keys, adjusted, strict=True):
         cell = cells[s][c]
-        out[s][c] = Cell(cell.mean, cell.share, cell.p, cell.n, bool(q < FDR))
+        out[s][c] = replace(cell, significant=bool(q <= FDR))
     return out
 
 
