@@ -21,6 +21,8 @@ from pathlib import Path
 
 ROOT_SEED = 20261201
 REPLICATES = 10
+# Fewer where a setting says so (five new seeds) or a run costs five times as much (1,000 firms).
+REPLICATES_OF = {"seeds": 5, "firms_1000": 5}
 # name -> ([base] entries, comment). "default" is the reference every other setting is read against.
 SETTINGS: dict[str, tuple[dict[str, object], str]] = {
     "default": ({}, "every parameter at its default (the reference)"),
@@ -109,7 +111,7 @@ def experiment(name: str, base: dict[str, object], comment: str, variant: str) -
         f'name = "robustness_{name}{variant}"',
         f'description = "Robustness: {comment}; {what}"',
         f"root_seed = {ROOT_SEED + 98 if seeds else ROOT_SEED}",
-        f"replicates = {5 if seeds else REPLICATES}",
+        f"replicates = {REPLICATES_OF.get(name, REPLICATES)}",
         'seeds = "common"',
         "",
         "[base]",
