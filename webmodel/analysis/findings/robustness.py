@@ -144,8 +144,80 @@ def adjust(cells: dict[str, dict[str, Cell | None]]) -> dict[str, dict[str, Cell
 def _fmt(cell: Cell | None) -> str:
     if cell is None:
         return "–"
-    size = f"{100 * cell.share:+.0f}%" if cell.share is not None else number(cell.mean)
+    if cell.share is None:
+        size = number(cell.mean)
+    else:
+        size = f"{100 * cell.share:+.{1 if abs(cell.share) < 0.1 else 0}f}%"
     return size if cell.significant else f"{size}°"
+
+
+def _lower(cell: Cell | None) -> bool:
+    return cell is not None and cell.mean < 0 and cell.significant
+
+
+def verdicts(cells: dict[str, dict[str, Cell | None]]) -> list[list[str]]:
+    """Each claim: in how many settings it holds, and each failing cell with the settings it
+    fails in and the range of its size there."""
+    claims = {
+        "Disruption: the web loses less (every shock, peacetime)": lambda c, v: (
+            c in {name for name, _, _ in DISRUPTION_CELLS} and not _lower(v)
+        ),
+        "Disruption under surge: the web loses less (every shock at ×2)": lambda c, v: (
+            c.startswith("surge + shock: ") and not _lower(v)
+        ),
+        f"Surge: hardly any difference (deliveries within ±{HARDLY:.0%})": lambda c, v: (
+            c in {name for name, metric in SURGE_CELLS if metric != "loss_area"}
+            and v is not None
+            and v.significant
+            and abs(v.share or 0) > HARDLY
+        ),
+        **{
+            f"NDIS levers beat topology: hub-and-spokes with {bundle} loses less than the web "
+            "without levers (every condition)": (
+                lambda c, v, bundle=bundle: c.startswith(f"{bundle}: ") and not _lower(v)
+            )
+            for bundle in BUNDLES
+        },
+    }
+    rows = []
+    for claim, fails in claims.items():
+        failing: dict[str, list[tuple[str, Cell]]] = {}
+        held = tested = 0
+        for setting, row in cells.items():
+            mine = [(c, v) for c, v in row.items() if v is not None and _in_claim(claim, c)]
+            bad = [(c, v) for c, v in mine if fails(c, v)]
+            tested += bool(mine)
+            held += bool(mine) and not bad
+            for c, v in bad:
+                failing.setdefault(c.split(": ", 1)[-1] if ": " in c else c, []).append(
+                    (setting, v)
+                )
+        parts = []
+        for label, where in failing.items():
+            sizes = [v.share if "delivered" in label else v.mean for _, v in where]
+            unit = "" if "delivered" not in label else "%"
+            scale = 100 if unit else 1
+            low, high = (f"{scale * x:+.3g}{unit}" for x in (min(sizes), max(sizes)))
+            span = low if low == high else f"{low} to {high}"
+            names = (
+                "every setting"
+                if len(where) == tested
+                else ", ".join(setting for setting, _ in where)
+            )
+            parts.append(f"{label}: {names} ({span})")
+        rows.append([claim, f"{held} of {tested}", "; ".join(parts) or "none"])
+    return rows
+
+
+def _in_claim(claim: str, cell: str) -> bool:
+    """Whether a cell belongs to a claim (the settings a claim was tested in)."""
+    if claim.startswith("NDIS"):
+        return any(cell.startswith(f"{b}: ") and f"with {b} " in claim for b in BUNDLES)
+    if "under surge" in claim:
+        return cell.startswith("surge + shock: ")
+    if claim.startswith("Surge"):
+        return cell in {name for name, _ in SURGE_CELLS}
+    return cell in {name for name, _, _ in DISRUPTION_CELLS}
 
 
 def robustness_section(results: Path, figures: Path) -> str:
@@ -169,6 +241,18 @@ def robustness_section(results: Path, figures: Path) -> str:
     cells = adjust(raw)
     disruption = [c[0] for c in DISRUPTION_CELLS]
     surge = [c[0] for c in SURGE_CELLS]
+    out += [
+        "**Verdicts** (a cell fails when it is not in the claim's direction with q ≤ 0.05; "
+        "for the surge claim, when a delivery difference is significant and larger than "
+        f"±{HARDLY:.0%}):",
+        "",
+        table(
+            ["claim", "holds in settings", "fails: cell, settings (size: weeks of demand or %)"],
+            verdicts(cells),
+            "lrl",
+        ),
+        "",
+    ]
     out += [
         "Paired differences over the replicates (same seeds), as a share of hub-and-spokes' "
         "mean (web − hub; for the levers, hub-and-spokes with the levers − the web without "
