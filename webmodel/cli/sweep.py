@@ -182,9 +182,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     report = sub.add_parser(
         "report",
         help="write a Markdown report with tables and figures from a sweep's results",
-        description="Summarise a sweep's results: mean and 95% interval of each metric per "
-        "factor level, paired differences between topologies on common seeds, series with "
-        "interval bands, metric distributions, a heatmap; Markdown plus PNG/SVG figures.",
+        description="Summarise a sweep's results: each metric per factor level with its 95% "
+        "interval inside the metric's bounds (bootstrap for shares, the median of the runs "
+        "that reach it for a time to reach a level), paired differences between topologies "
+        "on common seeds with effect sizes and Benjamini-Hochberg control within a stated "
+        "family, series with interval bands, metric distributions, a heatmap; Markdown plus "
+        "PNG/SVG figures.",
     )
     report.add_argument("results", metavar="RESULTS_DIR", help="a sweep's results folder")
     report.add_argument("--out", metavar="DIR", help="where to write (default RESULTS_DIR/report)")

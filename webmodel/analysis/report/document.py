@@ -32,6 +32,7 @@ from webmodel.analysis.report.stats import (
     difference_levels,
     difference_rank_correlations,
     family_note,
+    mean_difference,
     paired_differences,
     rank_correlations,
     sensitivity,
@@ -43,6 +44,7 @@ FORMATS = ("png", "svg", "pdf")
 MAX_SERIES_FIGURES = 12
 MAX_DISTRIBUTION_METRICS = 9
 MAX_PANEL_LEVELS = 6
+MAX_CELL_LEVELS = 40  # paired differences by level of another factor: one row per level
 
 
 def number(x: float | None) -> str:
@@ -71,7 +73,7 @@ def cell(estimate: Estimate | None) -> str:
     if estimate.method != "median":
         return text
     text = f"median {text}"
-    if estimate.quartiles is not None and estimate.n > 1:
+    if estimate.quartiles is not None and estimate.quartiles[0] != estimate.quartiles[1]:
         q1, q3 = estimate.quartiles
         text += f", quartiles {number(q1)}–{number(q3)}"
     if estimate.runs is not None and estimate.runs > estimate.n:
@@ -278,7 +280,7 @@ class Report:
                     f"in {_share(d.share_positive)} of them)."
                 )
             note = family_note(differences)
-            lines.append(f"- Significance is controlled across a family: {note}.")
+            lines.append(f"- False discovery control — {note}.")
         else:
             everything = Grouping("all runs", ["all runs"], np.zeros(r.runs.num_rows))
             for m in headline:
@@ -424,7 +426,7 @@ class Report:
             self.add(table([*header, "> 0", "< 0"], rows) + "\n")
             self.add(f"\\* significant; {family_note(mine)}.\n")
             for other, other_grouping in self.groupings.items():
-                if other == "topology" or len(other_grouping) > 12:
+                if other == "topology" or len(other_grouping) > MAX_CELL_LEVELS:
                     continue
                 self._paired_within(level, reference, other, other_grouping)
 
@@ -460,7 +462,13 @@ class Report:
         def show(d: PairedDifference | None) -> str:
             if d is None:
                 return "–"
-            return cell(d.difference) + (" *" if d.significant else "")
+            star = " *" if d.significant else ""
+            if d.difference is None and (d.only_level or d.only_reference):
+                return (
+                    f"no pair where both reach it; only {d.level} in {d.only_level}, "
+                    f"only {d.reference} in {d.only_reference}{star}"
+                )
+            return cell(d.difference) + star
 
         rows = [
             [label] + [show(by_metric[m][g]) for m in shown]
@@ -562,7 +570,8 @@ class Report:
             f"({name}) is the mean of its per-replicate differences"
             + (f" and over the levels of {', '.join(others)}" if others else "")
             + f". The table gives its mean over samples with the {CONFIDENCE:.0%} interval "
-            "(Student t over samples), the number of samples, and the shares of samples in "
+            "(Student t over samples; BCa bootstrap for a bounded or skewed metric), the number "
+            "of samples, and the shares of samples in "
             "which it is positive and negative (the rest are ties).\n"
         )
         rows, correlations, indices = [], [], []
@@ -572,7 +581,7 @@ class Report:
             column = r.column(metric)
             scale = float(np.nanmax(np.abs(column))) if np.isfinite(column).any() else 1.0
             tolerance = 1e-9 * max(1.0, scale)  # within rounding of zero: a tie, not a win
-            estimate = Estimate.of(valid)
+            estimate = mean_difference(valid, metric)
             rows.append(
                 [
                     metric,

@@ -127,6 +127,8 @@ def series_figure(
     panel_of, n_panels = index_of(panel)
     combined = np.where((colour_of >= 0) & (panel_of >= 0), panel_of * n_colours + colour_of, -1)
     steps, mean, low, high = series_bands(run_id, step, value, combined, n_colours * n_panels)
+    if len(value) and np.nanmin(value) >= 0:
+        low = np.maximum(low, 0.0)  # a count's band never below 0 (the t band is symmetric)
     demand = demand_of(variable, results)
     wanted = None
     if demand is not None:

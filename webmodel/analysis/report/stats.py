@@ -352,7 +352,7 @@ def paired_values(
         else:
             p_value, test = paired_t_p(diff, tolerance), "paired t"
         sides = (estimate(at_level[keep], metric), estimate(at_reference[keep], metric))
-        centre = _mean_difference(diff, summary)
+        centre = mean_difference(diff, metric)
     reference_mean = float(at_reference[keep].mean()) if keep.any() else 0.0
     mean_diff = float(diff.mean()) if len(diff) else None
     sd = float(diff.std(ddof=1)) if len(diff) > 1 else 0.0
@@ -374,8 +374,12 @@ def paired_values(
     )
 
 
-def _mean_difference(diff: np.ndarray, summary: str) -> Estimate | None:
-    """The mean difference: Student t interval, or BCa bootstrap for a "bootstrap" metric."""
+def mean_difference(diff: np.ndarray, metric: str) -> Estimate | None:
+    """The mean of paired differences of ``metric`` (NaN left out): Student t interval, or
+    BCa bootstrap for a "bootstrap" metric (a bounded metric's differences are skewed too)."""
+    diff = np.asarray(diff, dtype=float)
+    diff = diff[~np.isnan(diff)]
+    summary = label_of(metric).summary
     plain = Estimate.of(diff)
     if plain is None or plain.n < 2 or summary != "bootstrap":
         return plain
