@@ -19,8 +19,8 @@ def _validation_checks() -> dict[str, Callable[..., str]]:
     from webmodel.analysis.validation import ramp_155mm
 
     return {
-        robustness.NAME: robustness.check,
-        exposure.NAME: exposure.check,
+        robustness.ROBUSTNESS: robustness.robustness_check,
+        exposure.EXPOSURE: exposure.exposure_check,
         ramp_155mm.NAME: ramp_155mm.check,
     }
 

@@ -17,8 +17,8 @@ import numpy as np
 from webmodel.analysis.report.document import number, table
 from webmodel.coalition.parameters import TOPOLOGIES
 
-NAME = "exposure"
-SHORT = {"hub-and-spokes": "hub", "production-web": "web"}
+EXPOSURE = "exposure"
+_SHORT = {"hub-and-spokes": "hub", "production-web": "web"}
 
 
 def _pct(x: float | None) -> str:
@@ -58,7 +58,7 @@ def dependency_rows(seed: int = 1) -> list[list[str]]:
             rows.append(
                 [
                     state,
-                    SHORT[topology],
+                    _SHORT[topology],
                     _pct(wiring["firm_inputs"].get("foreign_unit_share")),
                     "; ".join(items) or "none (no demand)",
                 ]
@@ -90,7 +90,7 @@ def stress_rows(results: Path, quick: bool) -> tuple[list[list[str]], str]:
             rows.append(
                 [
                     state,
-                    SHORT[topology],
+                    _SHORT[topology],
                     "; ".join(
                         f"{r['node']} {number(r['loss'])}"
                         + (f" (short after {r['tts_weeks']} wk)" if r["tts_lt_ttr"] else "")
@@ -104,7 +104,7 @@ def stress_rows(results: Path, quick: bool) -> tuple[list[list[str]], str]:
     return rows, ""
 
 
-def check(out: Path, quick: bool = False) -> str:
+def exposure_check(out: Path, quick: bool = False) -> str:
     """The exposure section of tables.md (``out`` is results/findings)."""
     lines = [
         "## Each state's exposure (`webmodel exposure`, `webmodel stress`)",

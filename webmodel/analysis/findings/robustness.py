@@ -23,7 +23,7 @@ from scipy import stats
 from webmodel.analysis.report.document import number, table
 from webmodel.analysis.report.stats import FDR, paired_values
 
-NAME = "robustness"
+ROBUSTNESS = "robustness"
 HUB, WEB = "hub-and-spokes", "production-web"
 # A surge difference smaller than this share of hub-and-spokes' deliveries is "hardly any".
 HARDLY = 0.02
@@ -327,6 +327,6 @@ def robustness_section(results: Path, figures: Path) -> str:
     return "\n".join(out)
 
 
-def check(out: Path, quick: bool = False) -> str:
+def robustness_check(out: Path, quick: bool = False) -> str:
     """The robustness section of tables.md from RESULTS/robustness (``out``: RESULTS/findings)."""
     return robustness_section(Path(out).parent, Path(out))
