@@ -1,9 +1,12 @@
 """One section of the findings tables per experiment: the numbers that answer its question.
 
 Each function reads one sweep's results, writes its figure(s) and returns Markdown: tables of
-means with 95% intervals and of paired differences (production web minus hub-and-spokes on the
-same seeds). The prose that interprets them is in ``results/FINDINGS.md``; these sections are
-regenerated from the results and hold no judgement, only numbers.
+estimates with 95% intervals (pooled as each metric asks: ``report.stats.estimate``) and of
+paired differences (production web minus hub-and-spokes on the same seeds) with their effect
+sizes (relative difference, Cohen's d_z) and Benjamini-Hochberg q-values within a family that
+each table states (``report.stats.control_fdr``; "(n.s.)" / "°": q > 0.05). The prose that
+interprets them is in ``results/FINDINGS.md``; these sections are regenerated from the results
+and hold no judgement, only numbers.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from webmodel.analysis.findings.effects import (
     kind_and_duration,
     power_law_exponent,
 )
-from webmodel.analysis.report.document import cell, number, table
+from webmodel.analysis.report.document import cell, number, p_text, table
 from webmodel.analysis.report.figures import OKABE_ITO, style
-from webmodel.analysis.report.stats import Estimate, PairedDifference
+from webmodel.analysis.report.stats import Estimate, PairedDifference, family_note
 from webmodel.coalition.parameters import TOPOLOGIES
 
 SHORT = {HUB: "hub-and-spokes", WEB: "web"}
@@ -38,10 +41,34 @@ def _share(x: float | None) -> str:
 
 
 def _pct(p: PairedDifference) -> str:
-    """The paired difference as a percentage of the hub-and-spokes mean."""
-    if p.at_reference is None or p.difference is None or p.at_reference.mean == 0:
+    """The paired (mean) difference as a percentage of the reference's mean."""
+    if p.relative is None or p.at_reference is None or abs(p.at_reference.mean) < 1e-9:
         return "–"
-    return f"{100 * p.difference.mean / p.at_reference.mean:+.2f}%"
+    return f"{100 * p.relative:+.2f}%"
+
+
+def _dz(p: PairedDifference) -> str:
+    """Cohen's d_z (mean difference over the differences' spread); "exact" with no spread."""
+    if p.d_z is None:
+        return "exact" if p.difference is not None and p.difference.mean != 0 else "–"
+    return f"{p.d_z:+.2f}"
+
+
+def _q(p: PairedDifference) -> str:
+    return p_text(p.q_value)
+
+
+EFFECT_HEADER = ["Δ%", "d_z", "q"]
+
+
+def _effects(p: PairedDifference) -> list[str]:
+    """Relative difference, standardised effect and BH q-value: size beside significance."""
+    return [_pct(p), _dz(p), _q(p)]
+
+
+def _family(cells) -> str:
+    values = list(cells.values()) if isinstance(cells, dict) else list(cells)
+    return f"*{family_note(values)}.*"
 
 
 def _hub_web_means(p: PairedDifference) -> str:
@@ -68,22 +95,21 @@ def surge_section(runs: LabelledRuns, figures: Path) -> str:
     ]
     out = ["## Surge (`experiments/surge.toml`)", ""]
     for name, label in metrics:
-        rows = []
-        for level in runs.levels("surge"):
-            p = runs.web_minus_hub(name, surge=level)
-            rows.append(
-                [
-                    f"×{level}",
-                    cell(p.at_reference),
-                    cell(p.at_level),
-                    _diff(p),
-                    _pct(p),
-                    _share(p.share_positive),
-                ]
-            )
+        cells = runs.web_minus_hub_cells(name, "surge")
+        rows = [
+            [
+                f"×{level}",
+                cell(p.at_reference),
+                cell(p.at_level),
+                _diff(p),
+                *_effects(p),
+                _share(p.share_positive),
+            ]
+            for level, p in cells.items()
+        ]
         out += [f"**{label}** (`{name}`)", ""]
-        header = ["surge", "hub-and-spokes", "web", "web − hub [95% CI]", "Δ%", "web higher"]
-        out += [table(header, rows), ""]
+        header = ["surge", "hub-and-spokes", "web", "web − hub [95% CI]", *EFFECT_HEADER]
+        out += [table([*header, "web higher"], rows), "", _family(cells), ""]
     out += [_surge_figure(runs, figures), ""]
     return "\n".join(out)
 
@@ -128,12 +154,13 @@ def disruptions_section(runs: LabelledRuns, figures: Path) -> str:
             by_kind.setdefault(parsed[0], []).append((parsed[1], level))
     out = ["## Disruptions (`experiments/disruptions.toml`)", ""]
     out += ["Loss area (weeks of full demand lost), paired web − hub-and-spokes:", ""]
+    loss = runs.web_minus_hub_cells("loss_area", "disruptions")
+    worst = runs.web_minus_hub_cells("min_performance", "disruptions")
+    recover = runs.web_minus_hub_cells("time_to_recover", "disruptions")
     rows = []
     for kind, levels in by_kind.items():
         for duration, level in sorted(levels):
-            p = runs.web_minus_hub("loss_area", disruptions=level)
-            q = runs.web_minus_hub("min_performance", disruptions=level)
-            r = runs.web_minus_hub("time_to_recover", disruptions=level)
+            p = loss[level]
             rows.append(
                 [
                     kind,
@@ -141,9 +168,8 @@ def disruptions_section(runs: LabelledRuns, figures: Path) -> str:
                     cell(p.at_reference),
                     cell(p.at_level),
                     _diff(p),
+                    *_effects(p),
                     _share(p.share_negative),
-                    _hub_web_means(q),
-                    _hub_web_means(r),
                 ]
             )
     header = [
@@ -152,11 +178,40 @@ def disruptions_section(runs: LabelledRuns, figures: Path) -> str:
         "loss, hub-and-spokes",
         "loss, web",
         "web − hub [95% CI]",
+        *EFFECT_HEADER,
         "web lower",
-        "min performance (hub / web)",
-        "weeks to recover (hub / web)",
     ]
-    out += [table(header, rows, "lrrrrrrr"), ""]
+    out += [table(header, rows, "lrrrrrrrr"), "", _family(loss), ""]
+    out += ["Worst week (min performance) and weeks to recover, hub-and-spokes / web:", ""]
+    rows = []
+    for kind, levels in by_kind.items():
+        for duration, level in sorted(levels):
+            q, r = worst[level], recover[level]
+            rows.append(
+                [
+                    kind,
+                    str(duration),
+                    cell(q.at_reference),
+                    cell(q.at_level),
+                    _diff(q),
+                    _q(q),
+                    cell(r.at_reference),
+                    cell(r.at_level),
+                    _q(r),
+                ]
+            )
+    header = [
+        "disruption",
+        "weeks",
+        "worst week, hub",
+        "worst week, web",
+        "web − hub",
+        "q",
+        "weeks to recover, hub",
+        "weeks to recover, web",
+        "q",
+    ]
+    out += [table(header, rows, "lrrrrrrrr"), "", _family(worst), "", _family(recover), ""]
     out += ["Growth of loss with duration, loss ∝ duration^b (log-log fit over runs):", ""]
     rows = []
     for kind, levels in by_kind.items():
@@ -213,17 +268,32 @@ def web_ness_section(runs: LabelledRuns, figures: Path) -> str:
     out = ["## The dial from hub-and-spokes to web (`experiments/web_ness.toml`)", ""]
     rows = []
     panels = []
+    fulls = runs.controlled(
+        {
+            (s, d): runs.paired("loss_area", "web_ness", dial[0], dial[-1], surge=s, disruptions=d)
+            for s, d in conditions
+        },
+        f"the {len(conditions)} conditions of web_ness.toml, loss_area at web_ness "
+        f"{dial[-1]} − {dial[0]}",
+    )
+    steps = runs.controlled(
+        {
+            (s, d, i): runs.paired(
+                "loss_area", "web_ness", dial[i], dial[i + 1], surge=s, disruptions=d
+            )
+            for s, d in conditions
+            for i in range(len(dial) - 1)
+        },
+        f"the {len(conditions) * (len(dial) - 1)} steps of the dial (each condition), loss_area",
+    )
     for s, d in conditions:
         estimates = [runs.estimate("loss_area", web_ness=w, surge=s, disruptions=d) for w in dial]
         if all(e is None for e in estimates):
             continue
         means = np.array([np.nan if e is None else e.mean for e in estimates])
-        full = runs.paired("loss_area", "web_ness", dial[0], dial[-1], surge=s, disruptions=d)
+        full = fulls[(s, d)]
         benefit = means[0] - means[-1]
-        steps_up = [
-            runs.paired("loss_area", "web_ness", dial[i], dial[i + 1], surge=s, disruptions=d)
-            for i in range(len(dial) - 1)
-        ]
+        steps_up = [steps[(s, d, i)] for i in range(len(dial) - 1)]
         worse = [f"{dial[i]}→{dial[i + 1]}" for i, p in enumerate(steps_up) if _rises(p)]
         saturation = "–"
         if benefit > 0:
@@ -247,10 +317,10 @@ def web_ness_section(runs: LabelledRuns, figures: Path) -> str:
         f"at {dial[len(dial) // 2]}",
         f"at {dial[-1]}",
         f"{dial[-1]} − {dial[0]} [95% CI]",
-        "steps where loss rises (CI > 0)",
+        "steps where loss rises (q ≤ 0.05)",
         "90% of the benefit by",
     ]
-    out += [table(header, rows, "lrrrrll"), ""]
+    out += [table(header, rows, "lrrrrll"), "", _family(fulls), "", _family(steps), ""]
     x = [float(w) for w in dial]
     name = charts.condition_panels(
         panels, x, "web_ness", "loss area (weeks of demand)", figures, "web_ness_loss"
@@ -261,7 +331,7 @@ def web_ness_section(runs: LabelledRuns, figures: Path) -> str:
 
 def _rises(p: PairedDifference) -> bool:
     d = p.difference
-    return d is not None and d.low is not None and d.low > 0
+    return d is not None and d.mean > 0 and p.significant
 
 
 # --- cross-border friction -------------------------------------------------------------------
@@ -271,10 +341,17 @@ def fms_friction_section(runs: LabelledRuns, figures: Path) -> str:
     out = ["## Cross-border friction (`experiments/fms_friction.toml`)", ""]
     out += ["Paired web − hub-and-spokes loss area (negative: the web loses less):", ""]
     rows, panels = [], []
+    grid = runs.controlled(
+        {
+            (s, d, b): runs.web_minus_hub("loss_area", border_delay=b, surge=s, disruptions=d)
+            for s, d in conditions
+            for b in delays
+        },
+        f"the {len(conditions) * len(delays)} cells (delay x condition) of fms_friction.toml, "
+        "loss_area",
+    )
     for s, d in conditions:
-        pairs = [
-            runs.web_minus_hub("loss_area", border_delay=b, surge=s, disruptions=d) for b in delays
-        ]
+        pairs = [grid[(s, d, b)] for b in delays]
         if all(p.difference is None or p.difference.mean == 0 for p in pairs):
             rows.append([_condition_label(s, d)] + ["0"] * len(delays) + ["no loss"])
             continue
@@ -284,7 +361,7 @@ def fms_friction_section(runs: LabelledRuns, figures: Path) -> str:
         rows.append([_condition_label(s, d)] + [_diff_short(p) for p in pairs] + [str(vanish)])
         panels.append((_condition_label(s, d), [p.difference for p in pairs]))
     header = ["condition"] + [f"delay {b}" for b in delays] + ["web no longer better at"]
-    out += [table(header, rows, "l" + "r" * (len(delays) + 1)), ""]
+    out += [table(header, rows, "l" + "r" * (len(delays) + 1)), "", _family(grid), ""]
     x = [float(b) for b in delays]
     name = charts.condition_panels(
         panels,
@@ -302,7 +379,7 @@ def fms_friction_section(runs: LabelledRuns, figures: Path) -> str:
 
 def _web_better(p: PairedDifference) -> bool:
     d = p.difference
-    return d is not None and d.high is not None and d.high < 0
+    return d is not None and d.mean < 0 and p.significant
 
 
 def _diff_short(p: PairedDifference) -> str:
@@ -323,14 +400,10 @@ def contracting_section(runs: LabelledRuns, figures: Path) -> str:
         "",
     ]
     rows = []
+    tests = {}
     for s, d in conditions:
-        cells = [
-            cell(runs.estimate("loss_area", surge=s, disruptions=d, topology=t, contracting=c))
-            for t in TOPOLOGIES
-            for c in ("lowest-cost", "best-value")
-        ]
-        rule = [
-            runs.paired(
+        for t in TOPOLOGIES:
+            tests[(s, d, "rule", t)] = runs.paired(
                 "loss_area",
                 "contracting",
                 "lowest-cost",
@@ -339,13 +412,24 @@ def contracting_section(runs: LabelledRuns, figures: Path) -> str:
                 disruptions=d,
                 topology=t,
             )
+        for c in ("lowest-cost", "best-value"):
+            tests[(s, d, "topology", c)] = runs.web_minus_hub(
+                "loss_area", surge=s, disruptions=d, contracting=c
+            )
+    tests = runs.controlled(
+        tests, f"the {len(tests)} rule and topology effects of contracting.toml, loss_area"
+    )
+    for s, d in conditions:
+        cells = [
+            cell(runs.estimate("loss_area", surge=s, disruptions=d, topology=t, contracting=c))
             for t in TOPOLOGIES
-        ]
-        topo = [
-            runs.web_minus_hub("loss_area", surge=s, disruptions=d, contracting=c)
             for c in ("lowest-cost", "best-value")
         ]
-        rows.append([_condition_label(s, d), *cells, *(_diff(p) for p in rule + topo)])
+        rule = [tests[(s, d, "rule", t)] for t in TOPOLOGIES]
+        topo = [tests[(s, d, "topology", c)] for c in ("lowest-cost", "best-value")]
+        rows.append(
+            [_condition_label(s, d), *cells, *(f"{_diff(p)} ({_pct(p)})" for p in rule + topo)]
+        )
     header = [
         "condition",
         "hub, lowest-cost",
@@ -357,7 +441,7 @@ def contracting_section(runs: LabelledRuns, figures: Path) -> str:
         "topology effect, lowest-cost",
         "topology effect, best-value",
     ]
-    out += [table(header, rows), ""]
+    out += [table(header, rows), "", _family(tests), ""]
     rules = ["lowest-cost", "best-value"]
     panels = [
         (
@@ -411,12 +495,21 @@ def ndis_levers_section(runs: LabelledRuns, figures: Path) -> str:
     all_off = {k: v[1] for k, v in LEVERS.items()}
     all_on = {k: v[2] for k, v in LEVERS.items()}
     gap_rows = []
+    averaged = runs.controlled(
+        {
+            (s, d, topology, lever): runs.paired(
+                "loss_area", lever, off, on, surge=s, disruptions=d, topology=topology
+            )
+            for s, d in conditions
+            for topology in TOPOLOGIES
+            for lever, (_, off, on) in LEVERS.items()
+        },
+        f"the {len(conditions) * len(TOPOLOGIES) * len(LEVERS)} averaged lever effects of "
+        "ndis_levers.toml, loss_area",
+    )
     for s, d in conditions:
         for topology in TOPOLOGIES:
-            effects = [
-                runs.paired("loss_area", lever, off, on, surge=s, disruptions=d, topology=topology)
-                for lever, (_, off, on) in LEVERS.items()
-            ]
+            effects = [averaged[(s, d, topology, lever)] for lever in LEVERS]
             off = runs.values(
                 "loss_area", runs.where(surge=s, disruptions=d, topology=topology, **all_off)
             )
@@ -437,7 +530,7 @@ def ndis_levers_section(runs: LabelledRuns, figures: Path) -> str:
             [_condition_label(s, d), cell(hub_off), cell(hub_on), cell(web_off), cell(web_on)]
         )
     out += [table(header, rows, "ll" + "r" * (len(LEVERS) + 1)), ""]
-    out += ["° the 95% interval includes 0.", ""]
+    out += [f"° q > 0.05; {_family(averaged)}", ""]
     out += [
         "Each lever **alone** (on − off with the other five off, paired; the same conditions):",
         "",
@@ -445,26 +538,33 @@ def ndis_levers_section(runs: LabelledRuns, figures: Path) -> str:
     header = ["condition", "topology"] + [v[0] for v in LEVERS.values()]
     rows = []
     panels = []
+    alone_cells = runs.controlled(
+        {
+            (s, d, topology, lever): runs.paired(
+                "loss_area",
+                lever,
+                off,
+                on,
+                surge=s,
+                disruptions=d,
+                topology=topology,
+                **{k: v for k, v in all_off.items() if k != lever},
+            )
+            for s, d in conditions
+            for topology in TOPOLOGIES
+            for lever, (_, off, on) in LEVERS.items()
+        },
+        f"the {len(conditions) * len(TOPOLOGIES) * len(LEVERS)} lever-alone effects of "
+        "ndis_levers.toml, loss_area",
+    )
     for s, d in conditions:
         series = {}
         for topology in TOPOLOGIES:
-            alone = [
-                runs.paired(
-                    "loss_area",
-                    lever,
-                    off,
-                    on,
-                    surge=s,
-                    disruptions=d,
-                    topology=topology,
-                    **{k: v for k, v in all_off.items() if k != lever},
-                )
-                for lever, (_, off, on) in LEVERS.items()
-            ]
+            alone = [alone_cells[(s, d, topology, lever)] for lever in LEVERS]
             rows.append([_condition_label(s, d), SHORT[topology]] + [_diff_short(p) for p in alone])
             series[SHORT[topology]] = [p.difference for p in alone]
         panels.append((_condition_label(s, d), list(LEVER_TICKS), series))
-    out += [table(header, rows, "ll" + "r" * len(LEVERS)), ""]
+    out += [table(header, rows, "ll" + "r" * len(LEVERS)), "", _family(alone_cells), ""]
     name = charts.grouped_bars(
         panels, "Δ loss area, lever alone (on − off)", figures, "ndis_levers_alone", height=2.5
     )
@@ -498,17 +598,19 @@ def attack_section(runs: LabelledRuns, figures: Path) -> str:
         ("amplification", "amplification (total / directly lost output)"),
     ):
         rows = []
+        cells = runs.web_minus_hub_cells(metric, "disruptions")
         for mode, levels in series.items():
             for share, level in sorted(levels):
-                p = runs.web_minus_hub(metric, disruptions=level)
+                p = cells[level]
                 rows.append(
-                    [mode, f"{share:.0%}", cell(p.at_reference), cell(p.at_level), _diff(p)]
+                    [mode, f"{share:.0%}", cell(p.at_reference), cell(p.at_level), _diff(p), _q(p)]
                 )
         for level in hub_hits:
-            p = runs.web_minus_hub(metric, disruptions=level)
-            rows.append([level, "", cell(p.at_reference), cell(p.at_level), _diff(p)])
+            p = cells[level]
+            rows.append([level, "", cell(p.at_reference), cell(p.at_level), _diff(p), _q(p)])
         out += [f"**{label}** (`{metric}`)", ""]
-        out += [table(["loss", "share of firms", "hub-and-spokes", "web", "web − hub"], rows), ""]
+        header = ["loss", "share of firms", "hub-and-spokes", "web", "web − hub", "q"]
+        out += [table(header, rows), "", _family(cells), ""]
     with style():
         fig, axes = charts.new_figure(3, columns=3, height=2.2)
         for ax, metric in zip(axes, ("min_performance", "loss_area", "amplification"), strict=True):
@@ -585,6 +687,45 @@ def sensitivity_section(runs: LabelledRuns, figures: Path) -> str:
     return "\n".join(out)
 
 
+# --- the Indo-Pacific coalition: naval repair and co-produced missiles --------------------------
+INDO_METRICS = [
+    ("loss_area", "loss area (weeks of demand, every end item and repairs)"),
+    ("min_performance", "worst week (deliveries / demand)"),
+    ("services.ship_repair.fleet_availability_mean", "fleet availability, mean over 2 years"),
+    ("services.ship_repair.fleet_availability_min", "fleet availability, worst week"),
+    ("services.ship_repair.repair_backlog_peak", "ships waiting for a slot, peak"),
+    ("delivered.pac3", "PAC-3 delivered (2 years)"),
+    ("delivered.gmlrs", "GMLRS delivered (2 years)"),
+    ("delivered.k9_sph", "K9-like howitzers delivered (2 years)"),
+]
+
+
+def indo_pacific_section(runs: LabelledRuns, figures: Path) -> str:
+    conditions = [(s, d) for s in runs.levels("surge") for d in runs.levels("disruptions")]
+    out = ["## The Indo-Pacific coalition (`experiments/indo_pacific.toml`)", ""]
+    out += [
+        "Hub-and-spokes / web means and the paired difference, web − hub [95% CI], per "
+        "condition (demand is the same in both wirings, so deliveries compare directly):",
+        "",
+    ]
+    names = [m for m, _ in INDO_METRICS if m in runs.results.runs.column_names]
+    for metric, label in INDO_METRICS:
+        if metric not in names:
+            continue
+        cells = runs.controlled(
+            {(s, d): runs.web_minus_hub(metric, surge=s, disruptions=d) for s, d in conditions},
+            f"the {len(conditions)} conditions of indo_pacific.toml, {metric}",
+        )
+        rows = [
+            [_condition_label(s, d), _hub_web_means(p), _diff(p), *_effects(p)]
+            for (s, d), p in cells.items()
+        ]
+        out += [f"**{label}** (`{metric}`)", ""]
+        header = ["condition", "hub / web", "web − hub [95% CI]", *EFFECT_HEADER]
+        out += [table(header, rows), "", _family(cells), ""]
+    return "\n".join(out)
+
+
 SECTIONS = {
     "surge": surge_section,
     "disruptions": disruptions_section,
@@ -594,4 +735,5 @@ SECTIONS = {
     "ndis_levers": ndis_levers_section,
     "sensitivity": sensitivity_section,
     "attack": attack_section,
+    "indo_pacific": indo_pacific_section,
 }
