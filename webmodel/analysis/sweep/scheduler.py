@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -100,6 +100,7 @@ class _Scheduler:
     progress: Progress
     chunk_size: int | None
     summary: SweepSummary
+    cache: bool = True
     remaining: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     cursor: int = 0
     retry: deque = field(default_factory=deque)  # single-run chunks to run again
@@ -108,7 +109,7 @@ class _Scheduler:
     in_flight: dict[Future, tuple[Chunk, int, bool]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.context = self.plan.context()
+        self.context = replace(self.plan.context(), cache=self.cache)
         self.executor: Executor = self.workers.executor
         self.mean_run = max(self.plan.run_seconds, 1e-4)
 
@@ -281,6 +282,7 @@ def run_sweep(
     chunk_size: int | None = None,
     progress: dict[str, Any] | None = None,
     fresh: bool = False,
+    cache: bool = True,
 ) -> SweepSummary:
     """Run every run of ``plan`` not yet recorded in ``out``; merge the results when all are.
 
@@ -298,6 +300,8 @@ def run_sweep(
         chunk_size: runs per task; None chooses (guided, about 2 s of work per task).
         progress: keyword arguments for :class:`Progress` (``quiet``, ``every``, ``stream``).
         fresh: remove what an earlier sweep wrote in ``out`` and start over.
+        cache: reuse each worker's wirings and betweenness across its runs
+            (:mod:`webmodel.analysis.sweep.cache`; the results are identical either way).
 
     Returns:
         A summary; ``interrupted`` is set if Ctrl-C or SIGTERM stopped the sweep (what was
@@ -314,12 +318,12 @@ def run_sweep(
         out = Path("results") / plan.experiment.name
     if not isinstance(workers, Workers):
         with open_workers(workers) as opened:
-            return run_sweep(plan, out, opened, chunk_size, progress, fresh)
+            return run_sweep(plan, out, opened, chunk_size, progress, fresh, cache)
     with sweep_lock(out):
         store = ResultStore(out, plan)
         if fresh:
             store.clear()
-        return _run_locked(plan, store, workers, chunk_size, progress)
+        return _run_locked(plan, store, workers, chunk_size, progress, cache)
 
 
 def _run_locked(
@@ -328,6 +332,7 @@ def _run_locked(
     workers: Workers,
     chunk_size: int | None,
     progress: dict[str, Any] | None,
+    cache: bool = True,
 ) -> SweepSummary:
     resumed = store.open()
     mask, failed_before = store.done()
@@ -353,7 +358,7 @@ def _run_locked(
     bar = Progress(
         plan.n_runs, summary.done, failed_before, label=plan.experiment.name, **(progress or {})
     )
-    scheduler = _Scheduler(plan, store, workers, bar, chunk_size, summary)
+    scheduler = _Scheduler(plan, store, workers, bar, chunk_size, summary, cache)
     start = time.perf_counter()
     with _stop_on_signals() as (stop, force):
         try:
