@@ -68,6 +68,7 @@ class Plan:
     series_variables: tuple[str, ...]
     run_metrics: tuple[str, ...] = ()  # the metrics of compute_metrics (the rest are totals)
     run_seconds: float = 0.05  # estimated time of one run, from the probe
+    run_cpu_seconds: float = 0.05  # the same in CPU time (what a busy machine does not inflate)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -232,14 +233,17 @@ def build_plan(experiment: Experiment, probe: bool = True, allow_large: bool = F
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
-                    start = time.perf_counter()
+                    start, cpu_start = time.perf_counter(), time.process_time()
                     model = CoalitionModel(**kwargs, rng=first.seed)
                     if index == 0:
                         weeks = min(PROBE_WEEKS, model.steps_planned)
-                        built = time.perf_counter()
+                        built, cpu_built = time.perf_counter(), time.process_time()
                         model.run(weeks)
                         per_week = (time.perf_counter() - built) / weeks
                         plan.run_seconds = built - start + per_week * model.steps_planned
+                        cpu_week = (time.process_time() - cpu_built) / weeks
+                        cpu_build = cpu_built - cpu_start
+                        plan.run_cpu_seconds = cpu_build + cpu_week * model.steps_planned
                         metric_names = list(compute_metrics(model))
                     names = flatten_totals(totals(model), skip=("fill_rate",))
                     totals_names += [n for n in names if n not in totals_names]

@@ -2,9 +2,10 @@
 
 Chunks are consecutive runs not yet recorded. Their size is guided: about
 ``TARGET_CHUNK_SECONDS`` of work while much remains, shrinking toward one run at the end, so that
-scheduling costs little and the last workers do not idle. At most ``IN_FLIGHT_PER_SLOT`` chunks
-per worker are submitted at a time and each result is written as soon as it arrives, so the
-parent holds no results and its memory stays flat however many runs the sweep has.
+scheduling costs little and the last workers do not idle (on one worker, only the time counts).
+At most ``IN_FLIGHT_PER_SLOT`` chunks per worker are submitted at a time and each result is
+written as soon as it arrives, so the parent holds no results and its memory stays flat however
+many runs the sweep has.
 
 A run that raises is recorded by the worker. A chunk whose task fails as a whole (a worker
 killed by the OS, a Dask ``KilledWorker``) is retried run by run; on local processes the suspects
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from webmodel.analysis.sweep.executor import Workers, open_workers
+from webmodel.analysis.sweep.executor import Workers, open_workers, workers_for
 from webmodel.analysis.sweep.experiment import Experiment, load_experiment
 from webmodel.analysis.sweep.lock import sweep_lock
 from webmodel.analysis.sweep.plan import Plan, build_plan
@@ -119,6 +120,8 @@ class _Scheduler:
             return self.chunk_size
         left = len(self.remaining) - self.cursor
         by_time = max(1, int(TARGET_CHUNK_SECONDS / self.mean_run))
+        if slots <= 1:  # one worker never waits for another: only the time per chunk matters
+            return by_time
         guided = max(1, math.ceil(left / (CHUNKS_PER_SLOT * slots)))
         return min(by_time, guided)
 
@@ -296,7 +299,8 @@ def run_sweep(
             the same inputs; another sweep's folder, or changed inputs, raise ExperimentError);
             default ``results/NAME``.
         workers: from :func:`webmodel.analysis.sweep.executor.open_workers`; or a number of
-            local processes (0: this process; None: one per CPU), opened and closed here.
+            local processes (0: this process; None: one per CPU, or this process if the
+            planned work is a few seconds), opened and closed here.
         chunk_size: runs per task; None chooses (guided, about 2 s of work per task).
         progress: keyword arguments for :class:`Progress` (``quiet``, ``every``, ``stream``).
         fresh: remove what an earlier sweep wrote in ``out`` and start over.
@@ -317,6 +321,7 @@ def run_sweep(
     if out is None:
         out = Path("results") / plan.experiment.name
     if not isinstance(workers, Workers):
+        workers = workers_for(plan.run_cpu_seconds * plan.n_runs, plan.n_runs, workers)
         with open_workers(workers) as opened:
             return run_sweep(plan, out, opened, chunk_size, progress, fresh, cache)
     with sweep_lock(out):
