@@ -143,7 +143,7 @@ def test_a_run_never_changes_the_cached_wiring():
     for model in (first, second):
         assert _networks_equal(model.network, alone.network)
         assert series_table(model).equals(series_table(alone))
-    (stored,) = [value[0] for value, _ in cache.WIRINGS.store._items.values()]
+    (stored,) = [value[0] for value, _ in cache.PROCESS_WIRINGS.store._items.values()]
     assert _networks_equal(stored, wired)
 
 

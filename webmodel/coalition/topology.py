@@ -47,11 +47,11 @@ _TINY = 1e-12
 
 # A cache of wirings a sweep installs (webmodel.analysis.sweep.cache): called as
 # ``cache(wire_network, scenario, topology, web_ness, rng)``, it returns what wire_network would.
-WiringCache = Callable[..., Network]
-_wiring_cache: WiringCache | None = None
+WiringHook = Callable[..., Network]
+_wiring_cache: WiringHook | None = None
 
 
-def set_wiring_cache(cache: WiringCache | None) -> WiringCache | None:
+def set_wiring_cache(cache: WiringHook | None) -> WiringHook | None:
     """Route :func:`build_network` through ``cache`` (None: build every time); returns the
     previous one. Many runs of a sweep share a wiring; building it is 13-30 % of a run."""
     global _wiring_cache

@@ -210,8 +210,8 @@ class CentralityCache:
 
 
 # One pair per process: a worker keeps them across the chunks it runs.
-WIRINGS = WiringCache()
-CENTRALITIES = CentralityCache()
+PROCESS_WIRINGS = WiringCache()
+PROCESS_BETWEENNESS = CentralityCache()
 _installed = 0
 _install_lock = threading.Lock()
 
@@ -220,15 +220,16 @@ _install_lock = threading.Lock()
 def caching(enabled: bool = True) -> Iterator[None]:
     """Within this block, wirings and betweenness are reused from this process's caches
     (``enabled=False``: computed every time, as outside it). Re-entrant and thread-safe: the
-    hooks stay installed while any block is open."""
+    hooks stay installed while any block is open, so in a worker running chunks on several
+    threads a chunk with ``enabled=False`` may still reuse (the results are the same)."""
     global _installed
     if not enabled:
         yield
         return
     with _install_lock:
         if _installed == 0:
-            topology.set_wiring_cache(WIRINGS)
-            disruptions.set_centrality_cache(CENTRALITIES)
+            topology.set_wiring_cache(PROCESS_WIRINGS)
+            disruptions.set_centrality_cache(PROCESS_BETWEENNESS)
         _installed += 1
     try:
         yield
@@ -245,11 +246,11 @@ def cache_stats() -> dict[str, dict[str, int]]:
     return {
         name: {"hits": c.store.hits, "misses": c.store.misses, "entries": len(c.store),
                "bytes": c.store.bytes}
-        for name, c in (("wirings", WIRINGS), ("centralities", CENTRALITIES))
+        for name, c in (("wirings", PROCESS_WIRINGS), ("centralities", PROCESS_BETWEENNESS))
     }  # fmt: skip
 
 
 def clear_caches() -> None:
     """Forget every cached wiring and betweenness (and the counts) in this process."""
-    WIRINGS.store.clear()
-    CENTRALITIES.store.clear()
+    PROCESS_WIRINGS.store.clear()
+    PROCESS_BETWEENNESS.store.clear()
