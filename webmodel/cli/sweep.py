@@ -26,7 +26,7 @@ _seconds = bounded(float, 0, None, "a number of seconds >= 0")
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from webmodel.analysis.sweep.executor import open_workers
+    from webmodel.analysis.sweep.executor import open_workers, workers_for
     from webmodel.analysis.sweep.experiment import load_experiment
     from webmodel.analysis.sweep.lock import sweep_lock
     from webmodel.analysis.sweep.plan import build_plan
@@ -66,10 +66,25 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 0
     check_writable(out / MANIFEST, "--out")
     progress = {"quiet": args.quiet, "every": args.progress_every}
+    count = args.workers
+    if not (args.dask or args.dask_local):  # a small sweep runs here: workers cost more
+        count = workers_for(plan.run_cpu_seconds * runs, runs, args.workers)
+        if count == 0 and args.workers is None:
+            print(
+                f"webmodel sweep: about {plan.run_cpu_seconds * runs:.1f} s of runs: running them "
+                "in this process, since starting workers would cost more (--workers N to use N)",
+                file=sys.stderr,
+            )
     # The lock is taken before the workers start, so that a second writer stops at once.
-    with sweep_lock(out), open_workers(args.workers, args.dask, args.dask_local) as workers:
+    with sweep_lock(out), open_workers(count, args.dask, args.dask_local) as workers:
         summary = run_sweep(
-            plan, out, workers, chunk_size=args.chunk_size, progress=progress, fresh=args.fresh
+            plan,
+            out,
+            workers,
+            chunk_size=args.chunk_size,
+            progress=progress,
+            fresh=args.fresh,
+            cache=not args.no_cache,
         )
     overhead = summary.overhead
     print(
@@ -138,7 +153,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--workers",
         type=_workers,
         metavar="N",
-        help="worker processes (default: one per CPU; 0 = in this process, for debugging)",
+        help="worker processes (default: one per CPU, or this process for a sweep of a few "
+        "seconds; 0 = in this process, for debugging)",
     )
     sweep.add_argument(
         "--out", metavar="DIR", help="results folder (default results/<experiment name>)"
@@ -167,6 +183,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--fresh",
         action="store_true",
         help="remove what an earlier sweep wrote in the results folder and start over",
+    )
+    sweep.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="build every run's wiring and betweenness afresh (the results are the same; "
+        "by default each worker reuses them across its runs)",
     )
     add_budget_option(sweep)
     sweep.add_argument("--quiet", action="store_true", help="no progress output")

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -270,15 +271,37 @@ def centrality(model: CoalitionModel, measure: str) -> np.ndarray:
         sold = np.bincount(net.link_supplier, minlength=net.n_firms)
         bought = np.bincount(buyers, minlength=net.n_firms)
         return (sold + bought).astype(float)
+    if _centrality_cache is not None:
+        return _centrality_cache(betweenness, net.n_firms, suppliers, buyers)
+    return betweenness(net.n_firms, suppliers, buyers)
+
+
+def betweenness(n_firms: int, suppliers: np.ndarray, buyers: np.ndarray) -> np.ndarray:
+    """Betweenness of every firm in the undirected supplier graph: a pure function of the
+    links, so a sweep may cache it (it is most of a targeted-attack run's time)."""
     import networkx as nx  # here, not at module level: networkx costs 0.5 s of start-up
 
     graph = nx.Graph()
-    graph.add_nodes_from(range(net.n_firms))
+    graph.add_nodes_from(range(n_firms))
     graph.add_edges_from(zip(suppliers.tolist(), buyers.tolist(), strict=True))
     # Exact up to 2,000 firms; sampled (seeded) beyond, where exact takes minutes.
-    k = None if net.n_firms <= 2000 else 500
+    k = None if n_firms <= 2000 else 500
     scores = nx.betweenness_centrality(graph, k=k, seed=0)
-    return np.array([scores[i] for i in range(net.n_firms)])
+    return np.array([scores[i] for i in range(n_firms)])
+
+
+# A cache a sweep installs (webmodel.analysis.sweep.cache): called as
+# ``cache(betweenness, n_firms, suppliers, buyers)``, it returns what betweenness would.
+_centrality_cache: Callable[..., np.ndarray] | None = None
+
+
+def set_centrality_cache(
+    cache: Callable[..., np.ndarray] | None,
+) -> Callable[..., np.ndarray] | None:
+    """Route betweenness through ``cache`` (None: compute every time); returns the previous."""
+    global _centrality_cache
+    previous, _centrality_cache = _centrality_cache, cache
+    return previous
 
 
 def _cyber_victims(model: CoalitionModel, share: float) -> np.ndarray:

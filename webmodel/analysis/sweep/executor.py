@@ -39,12 +39,29 @@ PRELOAD = [
 ]
 
 
+# What starting local workers costs: a fork server that imports the model (about 1.5 s of CPU
+# here, more on a loaded machine), paid before the first run. docs/sweeps.md, "Small sweeps".
+POOL_START_SECONDS = 1.5
+
+
 def default_workers() -> int:
     """The CPUs this process may use."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def workers_for(planned_seconds: float, runs: int, requested: int | None = None) -> int:
+    """How many local workers a sweep of ``runs`` runs and about ``planned_seconds`` of work
+    should use: ``requested`` if given; else none (this process, already loaded) when workers
+    would save less time than they take to start; else one per CPU, at most one per run."""
+    if requested is not None:
+        return requested
+    cpus = min(default_workers(), max(1, runs))
+    if cpus <= 1 or planned_seconds * (1 - 1 / cpus) < POOL_START_SECONDS:
+        return 0
+    return cpus
 
 
 def _die_with_parent() -> None:
@@ -175,8 +192,9 @@ def open_workers(
     """An executor for the sweep; closed (workers ended, cluster shut) on leaving.
 
     Args:
-        workers: local processes (default: one per CPU); 0 runs in this process. With
-            ``dask_local``, the number of Dask worker processes.
+        workers: local processes (default: one per CPU; see :func:`workers_for` to choose
+            from the planned work); 0 runs in this process. With ``dask_local``, the number
+            of Dask worker processes.
         dask: address of a running Dask scheduler, e.g. ``tcp://10.0.0.5:8786``.
         dask_local: start a ``distributed.LocalCluster`` on this machine.
     """

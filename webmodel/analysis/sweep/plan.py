@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from webmodel.analysis.sweep.cache import caching
 from webmodel.analysis.sweep.design import DesignPoints, build_design, count_points
 from webmodel.analysis.sweep.experiment import Experiment, ExperimentError, suggest
 from webmodel.analysis.sweep.parameters import ParameterInfo, model_parameters
@@ -67,6 +68,7 @@ class Plan:
     series_variables: tuple[str, ...]
     run_metrics: tuple[str, ...] = ()  # the metrics of compute_metrics (the rest are totals)
     run_seconds: float = 0.05  # estimated time of one run, from the probe
+    run_cpu_seconds: float = 0.05  # the same in CPU time (what a busy machine does not inflate)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -224,31 +226,36 @@ def build_plan(experiment: Experiment, probe: bool = True, allow_large: bool = F
     series_names: list[str] = []
     caught_warnings: list[str] = []
     first = plan.run(0)
-    for index, (where, params) in enumerate(_probe_points(experiment, first.params)):
-        kwargs = {**params, "scenario": scenarios[params.get("scenario")]}
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                start = time.perf_counter()
-                model = CoalitionModel(**kwargs, rng=first.seed)
-                if index == 0:
-                    weeks = min(PROBE_WEEKS, model.steps_planned)
-                    built = time.perf_counter()
-                    model.run(weeks)
-                    per_week = (time.perf_counter() - built) / weeks
-                    plan.run_seconds = built - start + per_week * model.steps_planned
-                    metric_names = list(compute_metrics(model))
-                names = flatten_totals(totals(model), skip=("fill_rate",))
-                totals_names += [n for n in names if n not in totals_names]
-                columns = [c for c in series_table(model).column_names if c != "step"]
-                series_names += [c for c in columns if c not in series_names]
-            except Exception as err:
-                text = str(err).replace("\n", "\n    ")
-                problems.append(f"{where}: the model rejects it: {type(err).__name__}: {text}")
-        for w in caught:
-            message = f"{where}: {w.category.__name__}: {w.message}"
-            if message not in caught_warnings:
-                caught_warnings.append(message)
+    # Cached: the probes' wirings are the first runs' too, if those run in this process.
+    with caching():
+        for index, (where, params) in enumerate(_probe_points(experiment, first.params)):
+            kwargs = {**params, "scenario": scenarios[params.get("scenario")]}
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    start, cpu_start = time.perf_counter(), time.process_time()
+                    model = CoalitionModel(**kwargs, rng=first.seed)
+                    if index == 0:
+                        weeks = min(PROBE_WEEKS, model.steps_planned)
+                        built, cpu_built = time.perf_counter(), time.process_time()
+                        model.run(weeks)
+                        per_week = (time.perf_counter() - built) / weeks
+                        plan.run_seconds = built - start + per_week * model.steps_planned
+                        cpu_week = (time.process_time() - cpu_built) / weeks
+                        cpu_build = cpu_built - cpu_start
+                        plan.run_cpu_seconds = cpu_build + cpu_week * model.steps_planned
+                        metric_names = list(compute_metrics(model))
+                    names = flatten_totals(totals(model), skip=("fill_rate",))
+                    totals_names += [n for n in names if n not in totals_names]
+                    columns = [c for c in series_table(model).column_names if c != "step"]
+                    series_names += [c for c in columns if c not in series_names]
+                except Exception as err:
+                    text = str(err).replace("\n", "\n    ")
+                    problems.append(f"{where}: the model rejects it: {type(err).__name__}: {text}")
+            for w in caught:
+                message = f"{where}: {w.category.__name__}: {w.message}"
+                if message not in caught_warnings:
+                    caught_warnings.append(message)
     if problems:
         raise ExperimentError(problems, source)
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from webmodel.analysis.sweep.cache import caching
 from webmodel.analysis.sweep.parameters import ParameterInfo
 from webmodel.coalition.scenario import Scenario
 
@@ -46,6 +47,7 @@ class Context:
     runs_schema: pa.Schema
     metric_columns: tuple[str, ...]
     series_variables: tuple[str, ...]
+    cache: bool = True  # reuse wirings and betweenness within a worker (sweep/cache.py)
 
 
 @dataclass(frozen=True)
@@ -183,11 +185,12 @@ def run_one(run: RunSpec, context: Context) -> tuple[dict[str, Any], pa.Table | 
 def run_chunk(chunk: Chunk) -> ChunkResult:
     """Run every run of a chunk in order (the task a worker executes)."""
     rows, series = [], []
-    for run in chunk.runs:
-        row, table = run_one(run, chunk.context)
-        rows.append(row)
-        if table is not None:
-            series.append(table)
+    with caching(chunk.context.cache):
+        for run in chunk.runs:
+            row, table = run_one(run, chunk.context)
+            rows.append(row)
+            if table is not None:
+                series.append(table)
     runs = pa.Table.from_pylist(rows, schema=chunk.context.runs_schema)
     kept = None
     if chunk.context.series_variables:

@@ -2,9 +2,10 @@
 
 Chunks are consecutive runs not yet recorded. Their size is guided: about
 ``TARGET_CHUNK_SECONDS`` of work while much remains, shrinking toward one run at the end, so that
-scheduling costs little and the last workers do not idle. At most ``IN_FLIGHT_PER_SLOT`` chunks
-per worker are submitted at a time and each result is written as soon as it arrives, so the
-parent holds no results and its memory stays flat however many runs the sweep has.
+scheduling costs little and the last workers do not idle (on one worker, only the time counts).
+At most ``IN_FLIGHT_PER_SLOT`` chunks per worker are submitted at a time and each result is
+written as soon as it arrives, so the parent holds no results and its memory stays flat however
+many runs the sweep has.
 
 A run that raises is recorded by the worker. A chunk whose task fails as a whole (a worker
 killed by the OS, a Dask ``KilledWorker``) is retried run by run; on local processes the suspects
@@ -29,14 +30,14 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from webmodel.analysis.sweep.executor import Workers, open_workers
+from webmodel.analysis.sweep.executor import Workers, open_workers, workers_for
 from webmodel.analysis.sweep.experiment import Experiment, load_experiment
 from webmodel.analysis.sweep.lock import sweep_lock
 from webmodel.analysis.sweep.plan import Plan, build_plan
@@ -100,6 +101,7 @@ class _Scheduler:
     progress: Progress
     chunk_size: int | None
     summary: SweepSummary
+    cache: bool = True
     remaining: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     cursor: int = 0
     retry: deque = field(default_factory=deque)  # single-run chunks to run again
@@ -108,7 +110,7 @@ class _Scheduler:
     in_flight: dict[Future, tuple[Chunk, int, bool]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.context = self.plan.context()
+        self.context = replace(self.plan.context(), cache=self.cache)
         self.executor: Executor = self.workers.executor
         self.mean_run = max(self.plan.run_seconds, 1e-4)
 
@@ -118,6 +120,8 @@ class _Scheduler:
             return self.chunk_size
         left = len(self.remaining) - self.cursor
         by_time = max(1, int(TARGET_CHUNK_SECONDS / self.mean_run))
+        if slots <= 1:  # one worker never waits for another: only the time per chunk matters
+            return by_time
         guided = max(1, math.ceil(left / (CHUNKS_PER_SLOT * slots)))
         return min(by_time, guided)
 
@@ -281,6 +285,7 @@ def run_sweep(
     chunk_size: int | None = None,
     progress: dict[str, Any] | None = None,
     fresh: bool = False,
+    cache: bool = True,
 ) -> SweepSummary:
     """Run every run of ``plan`` not yet recorded in ``out``; merge the results when all are.
 
@@ -294,10 +299,13 @@ def run_sweep(
             the same inputs; another sweep's folder, or changed inputs, raise ExperimentError);
             default ``results/NAME``.
         workers: from :func:`webmodel.analysis.sweep.executor.open_workers`; or a number of
-            local processes (0: this process; None: one per CPU), opened and closed here.
+            local processes (0: this process; None: one per CPU, or this process if the
+            planned work is a few seconds), opened and closed here.
         chunk_size: runs per task; None chooses (guided, about 2 s of work per task).
         progress: keyword arguments for :class:`Progress` (``quiet``, ``every``, ``stream``).
         fresh: remove what an earlier sweep wrote in ``out`` and start over.
+        cache: reuse each worker's wirings and betweenness across its runs
+            (:mod:`webmodel.analysis.sweep.cache`; the results are identical either way).
 
     Returns:
         A summary; ``interrupted`` is set if Ctrl-C or SIGTERM stopped the sweep (what was
@@ -313,13 +321,14 @@ def run_sweep(
     if out is None:
         out = Path("results") / plan.experiment.name
     if not isinstance(workers, Workers):
+        workers = workers_for(plan.run_cpu_seconds * plan.n_runs, plan.n_runs, workers)
         with open_workers(workers) as opened:
-            return run_sweep(plan, out, opened, chunk_size, progress, fresh)
+            return run_sweep(plan, out, opened, chunk_size, progress, fresh, cache)
     with sweep_lock(out):
         store = ResultStore(out, plan)
         if fresh:
             store.clear()
-        return _run_locked(plan, store, workers, chunk_size, progress)
+        return _run_locked(plan, store, workers, chunk_size, progress, cache)
 
 
 def _run_locked(
@@ -328,6 +337,7 @@ def _run_locked(
     workers: Workers,
     chunk_size: int | None,
     progress: dict[str, Any] | None,
+    cache: bool = True,
 ) -> SweepSummary:
     resumed = store.open()
     mask, failed_before = store.done()
@@ -353,7 +363,7 @@ def _run_locked(
     bar = Progress(
         plan.n_runs, summary.done, failed_before, label=plan.experiment.name, **(progress or {})
     )
-    scheduler = _Scheduler(plan, store, workers, bar, chunk_size, summary)
+    scheduler = _Scheduler(plan, store, workers, bar, chunk_size, summary, cache)
     start = time.perf_counter()
     with _stop_on_signals() as (stop, force):
         try:
