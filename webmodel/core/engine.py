@@ -1,14 +1,18 @@
-"""The array engine: one weekly step as whole-array operations over all firms and links.
+"""The array engine: one weekly step as compiled passes over all firms and links.
 
-Every phase (:data:`webmodel.core.phases.PHASES`) is a handful of numpy operations over the
-network's flat arrays; nothing here loops over firms or links in Python.
-:mod:`webmodel.core.reference` computes the same step agent by agent, and the tests hold the two
-to 1e-9.
+Every phase (:data:`webmodel.core.phases.PHASES`) is a method; the arithmetic is in compiled
+kernels (:mod:`webmodel.core.kernels`, numba): a phase's kernel walks the firms, slots or links
+once in machine code, where numpy took a dozen whole-array operations, each a pass over memory
+of its own. One kernel serves several phases, the pass over the links of rationing, failure
+tracking and shipping (see ``ArrayEngine.step``). :mod:`webmodel.core.reference` computes the same
+step agent by agent, and the tests hold the two to 1e-9.
 
 Internally the engine keeps links in its own order - links to firms before links to states,
 then by product, then by lead time - so that a product's links, and a product's links with one
-lead time, are contiguous: per-product totals become ``np.add.reduceat`` and the shipping
-pipeline is written with one slice per (product, lead time) group instead of a scatter.
+lead time, are contiguous: per-product totals are sums over runs of links, and links to firms
+come before links to states (the kernels rely on both; ``_index_links`` and ``rewire`` keep it).
+Numba is imported when an engine is built, not with this module: commands that build no model
+do not pay for it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ class ArrayEngine:
     """Owns the per-firm, per-slot and per-link state arrays and advances them one week."""
 
     def __init__(self, network: Network, parameters: Parameters) -> None:
+        from webmodel.core import kernels  # numba: only once a model is built
+
+        self.kernels = kernels
         self.network = net = network
         self.parameters = parameters
         self.n_products = net.scenario.bom().coefficients.shape[0]
@@ -69,6 +76,7 @@ class ArrayEngine:
         self.held = np.zeros(len(flow))
         self.any_held = False
         self.lost = np.zeros(len(flow))  # this week's goods lost at a closed border
+        self.any_lost = False
         self.failing_weeks = np.zeros(len(flow), dtype=np.int64)  # weeks a link fell short
         self.search_requests: np.ndarray | None = None  # network links to re-source
         self.any_closed = False
@@ -81,16 +89,32 @@ class ArrayEngine:
         self.state_stock = np.zeros(n_state_slots)
         self.unmet = np.zeros(n_state_slots)
 
-        # The week's working values, handed from phase to phase (set by the step).
+        # The week's working values, handed from phase to phase (written in place by the step).
         self.demanded = np.zeros(n_state_slots)  # final demand, per state slot
-        self.wanted = np.zeros(len(flow))  # orders plus backlog, per link
-        self.deliverable = np.zeros(len(flow))  # what a link may receive (closed borders)
         self.ceiling = np.zeros(net.n_firms)  # alpha x availability x capacity
         self.used = np.zeros(nfs)  # inputs used up, per firm slot
         self.shipped = np.zeros(len(flow))  # per link
         self.arrived = np.zeros(len(flow))  # per link: what crossed into the buyer's stock
-        self.delivered = np.zeros(n_state_slots)  # end items arriving at the states
+        self.received = np.zeros(net.n_slots)  # arrivals per slot (firm slots, then states')
+        self.delivered = self.received[nfs:]  # end items arriving at the states
         self.served = np.zeros(n_state_slots)  # what the forces received
+        # Priority rationing: demand up to the pre-shock flow, and the rest, per firm; the
+        # share of each a firm's output fills.
+        self.first_total = np.zeros(net.n_firms)
+        self.extra_total = np.zeros(net.n_firms)
+        self.fill = np.zeros(net.n_firms)
+        self.fill_extra = np.zeros(net.n_firms)
+        self.due_links = np.zeros(len(flow), dtype=np.int64)  # links due for re-sourcing
+        self.due_count = 0
+        self.due_by_firm = np.zeros(net.n_firms)  # orders plus backlog over tau, per supplier
+        self.supply_line = np.zeros(net.n_slots)  # in transit plus backlog, per slot
+        self.slot_order = np.zeros(nfs)
+        self.invest_amount = np.zeros(net.n_firms)  # capacity ordered this week
+        # The record's per-product rows (shipped, in transit, backlog, lost, orders, output,
+        # inputs used, stock), per state slot final backlog, and its scalars.
+        self.by_product = np.zeros((8, self.n_products))
+        self.final_backlog = np.zeros(n_state_slots)
+        self.scalars = np.zeros(6)
         # Services (ship repair...): ships in maintenance per service slot (core/services.py).
         self.services = ServiceSlots.of(net)
         self.ships_carried = self.services.carried_at_equilibrium(net.baseline_demand)
@@ -177,14 +201,22 @@ class ArrayEngine:
     ) -> None:
         """Advance one week. ``final_demand`` is each state slot's new demand this week;
         ``search`` is handed the links (network order) whose buyers start looking for a
-        substitute supplier this week (re-sourcing)."""
+        substitute supplier this week (re-sourcing).
+
+        Fused: ``_rationing`` runs one compiled pass over the links that does the per-link
+        arithmetic of rationing, failure tracking and shipping, and adds up on the way the
+        link sums that ordering (what each supplier is due, each slot's supply line) and the
+        record (per product) need; ``_failure_tracking``, ``_shipping`` and ``_ordering`` then
+        take their results from it. Each of these reads the same link arrays, and the step's
+        cost is reading them: one pass instead of five halves it. Every other phase is its
+        own kernel (or numpy, where it touches a few state slots)."""
         self._capacity_arrivals(week)
         final_demand = self._service_arrivals(final_demand)
         self._final_demand(final_demand)
         self._production()
-        self._rationing()
+        self._rationing(week)
         self._failure_tracking()
-        self._shipping(week)
+        self._shipping()
         self._ordering()
         self._adaptation(week)
         self._forces_service()
@@ -201,120 +233,172 @@ class ArrayEngine:
             self.short_weeks[added > 0] = 0  # judge the new capacity before ordering more
 
     def _final_demand(self, final_demand: np.ndarray) -> None:
-        """States order this week's demand from their end-item suppliers."""
+        """States order this week's demand from their end-item suppliers; each firm's demand
+        is what its links may receive (orders plus backlog; nothing through a closed border,
+        whose orders wait as backlog)."""
         self.demanded = final_demand
-        self.order[self.n_firm_links :] = (
-            self.state_link_weight * final_demand[self.state_link_slot]
+        self.kernels.final_demand(
+            final_demand,
+            self.n_firm_links,
+            self.n_firm_slots,
+            self.weight,
+            self.slot,
+            self.supplier,
+            self.order,
+            self.backlog,
+            self.link_open,
+            self.any_closed,
+            self.parameters.rationing == "priority",
+            self.baseline_flow,
+            self.firm_demand,
+            self.first_total,
+            self.extra_total,
         )
-        self.wanted = self.order + self.backlog
-        # A closed link (border shut) can receive nothing; its orders wait as backlog.
-        self.deliverable = self.wanted * self.link_open if self.any_closed else self.wanted
-        self.firm_demand = np.bincount(self.supplier, self.deliverable, minlength=self.n_firms)
 
     def _production(self) -> None:
         """Capacity, orders, and the scarcest input bound production (Leontief)."""
-        self.ceiling = ceiling = self.alpha * self.availability * self.capacity
-        self.input_bound[self.buying_firms] = np.minimum.reduceat(
-            self.stock / self.slot_coef, self.buyer_slot_starts
+        self.kernels.production(
+            self.alpha,
+            self.availability,
+            self.capacity,
+            self.firm_demand,
+            self.stock,
+            self.slot_coef,
+            self.slot_firm,
+            self.ceiling,
+            self.input_bound,
+            self.production,
+            self.used,
         )
-        production = np.minimum(np.minimum(ceiling, self.firm_demand), self.input_bound)
-        self.production = production
-        self.used = self.slot_coef * production[self.slot_firm]
-        self.stock -= self.used
 
-    def _rationing(self) -> None:
-        """Output is shared among customers' orders; the rest becomes backlog."""
-        self.shipped = self._share_output(self.production, self.deliverable)
-        self.backlog = self.wanted - self.shipped
+    def _rationing(self, week: int) -> None:
+        """Output is shared among customers' orders (in proportion, or under priority
+        rationing the pre-shock flow first, Inoue & Todo); the rest becomes backlog.
+
+        The same pass over the links does the link arithmetic of failure tracking and
+        shipping and the link sums of ordering and the record (see ``step``)."""
+        n = len(self.order)
+        if len(self.shipped) != n:  # re-sourcing added links
+            self.shipped, self.arrived = np.zeros(n), np.zeros(n)
+            self.due_links = np.zeros(n, dtype=np.int64)
+        d = self.parameters
+        border = self.any_closed or self.any_held
+        lose = d.closed_border_transit == "lost"
+        self.due_count, held = self.kernels.rationing_shipping(
+            week % self.horizon,
+            self.horizon,
+            self.supplier,
+            self.slot,
+            self.lead,
+            self.weight,
+            self.order,
+            self.backlog,
+            self.link_open,
+            self.any_closed,
+            d.rationing == "priority",
+            self.baseline_flow,
+            self.production,
+            self.firm_demand,
+            self.first_total,
+            self.extra_total,
+            self.fill,
+            self.fill_extra,
+            d.resourcing_weeks or 0,
+            self.failing_weeks,
+            self.due_links,
+            self.pipeline,
+            self.in_transit,
+            self.held,
+            self.lost,
+            border,
+            lose,
+            self.any_lost and not border,
+            self.shipped,
+            self.arrived,
+            self.received,
+            d.adjustment_time,
+            self.due_by_firm,
+            self.supply_line,
+            self.product_starts,
+            self.product_of_segment,
+            self.by_product,
+        )
+        if border and not lose:
+            self.any_held = held
+        # Whether `lost` may hold goods (the pass clears them the next week no border is shut).
+        self.any_lost = border and lose
 
     def _failure_tracking(self) -> None:
         """A link that delivers less than half of this week's order is failing its buyer (a
         supplier working off a backlog at full capacity still covers new orders); after
-        resourcing_weeks of that, the buyer looks for another supplier (see resourcing.py)."""
-        weeks = self.parameters.resourcing_weeks
-        if not weeks:
-            return
-        # (The margin keeps rounding noise from deciding a tie at exactly one half.)
-        failing = self.shipped < (0.5 - 1e-9) * self.order
-        failing &= self.ordering_link
-        self.failing_weeks += 1
-        self.failing_weeks *= failing
-        due = self.failing_weeks == weeks
-        self.search_requests = np.sort(self.link_order[due]) if due.any() else None
+        resourcing_weeks of that, the buyer looks for another supplier (see resourcing.py).
+        (The weeks are counted in ``_rationing``'s pass; here the due links are named.)"""
+        if self.due_count:
+            self.search_requests = np.sort(self.link_order[self.due_links[: self.due_count]])
+        else:
+            self.search_requests = None
 
-    def _shipping(self, week: int) -> None:
-        """Shipments go into the pipeline; this week's arrivals come out of it into stock."""
-        shipped = self.shipped
-        for start, stop, lead in self.lead_groups:
-            self.pipeline[(week + lead) % self.horizon, start:stop] = shipped[start:stop]
-        row = week % self.horizon
-        arrived = self.pipeline[row]  # a view, cleared once booked
-        if self.any_closed or self.any_held:
-            # At a closed border goods stop: they wait there (still in transit) or are lost.
-            at_border = arrived + self.held
-            passing = at_border * self.link_open
-            stopped = at_border - passing
-            if self.parameters.closed_border_transit == "lost":
-                self.lost = stopped
-                self.in_transit -= stopped
-            else:
-                self.held = stopped
-                self.any_held = bool(np.any(stopped > 0))
-            arrived[:] = passing
-        elif self.lost.any():
-            self.lost = np.zeros_like(self.lost)
-        self.in_transit += shipped
-        self.in_transit -= arrived
-        received = np.bincount(self.slot, arrived, minlength=self.n_slots)
-        self.arrived = arrived.copy()  # per link, this week (the pipeline row is reused)
-        arrived[:] = 0.0
-        self.stock += received[: self.n_firm_slots]
-        self.delivered = received[self.n_firm_slots :]
+    def _shipping(self) -> None:
+        """Shipments go into the pipeline; this week's arrivals come out of it into stock; at
+        a closed border goods stop and wait there (still in transit) or are lost.
+        (``_rationing``'s pass moved the pipeline; here the receipts are booked.)"""
+        self.kernels.book_arrivals(self.stock, self.received)
+        self.delivered = self.received[self.n_firm_slots :]
 
     def _ordering(self) -> None:
         """Expected use plus closing the stock gap and beta x the supply-line gap over tau
         (Sterman 1989). The supply line is what is in transit plus what the slot's suppliers
-        still owe it (their backlog to it), so an order not yet filled is not ordered again."""
+        still owe it (their backlog to it), so an order not yet filled is not ordered again.
+        (What suppliers are due and the supply lines were summed in ``_rationing``'s pass.)"""
         d = self.parameters
-        due = np.bincount(
-            self.supplier, self.order + self.backlog / d.adjustment_time, minlength=self.n_firms
+        self.kernels.ordering(
+            self.due_by_firm,
+            self.ceiling,
+            self.slot_coef,
+            self.slot_firm,
+            self.stock,
+            self.mean_lead,
+            self.supply_line,
+            d.target_cover_weeks,
+            d.supply_line_weight,
+            d.adjustment_time,
+            d.destocking == "none",
+            self.slot_order,
+            self.n_firm_links,
+            self.weight,
+            self.slot,
+            self.order,
+            self.product_starts,
+            self.product_of_segment,
+            self.by_product,
         )
-        expected = np.minimum(due, self.ceiling)
-        need = self.slot_coef * expected[self.slot_firm]
-        supply_line = np.bincount(self.slot, self.in_transit + self.backlog, minlength=self.n_slots)
-        supply_line = supply_line[: self.n_firm_slots]
-        gap = d.target_cover_weeks * need - self.stock
-        gap += d.supply_line_weight * (self.mean_lead * need - supply_line)
-        if d.destocking == "none":
-            gap = np.maximum(gap, 0.0)
-        slot_order = np.maximum(0.0, need + gap / d.adjustment_time)
-        self.order[: self.n_firm_links] = self.firm_link_weight * slot_order[self.firm_link_slot]
 
     def _adaptation(self, week: int) -> None:
         """Overproduction rises under scarcity, relaxes otherwise; a firm short of capacity for
-        long enough orders more, which arrives after the build lag."""
+        long enough orders more, which arrives after the build lag.
+
+        Scarcity is the share of what the firm is asked that its ceiling cannot make: alpha
+        rises at scarcity / alpha_time of the way to alpha_max, relaxes 1 / alpha_time of the
+        way to 1 once scarcity is gone (Hallegatte 2014; BoARIO's overproduction rule). A firm
+        that is down adapts nothing: alpha and its investment clock wait (a firm partly down
+        works overtime on what is left, but orders no capacity meanwhile)."""
         d = self.parameters
-        demand, ceiling = self.firm_demand, self.ceiling
-        short = demand > ceiling * (1 + 1e-9)  # a margin for rounding noise
-        # Scarcity: the share of what the firm is asked that its ceiling cannot make. Alpha
-        # rises at scarcity / alpha_time of the way to alpha_max, relaxes 1 / alpha_time of the
-        # way to 1 once scarcity is gone (Hallegatte 2014; BoARIO's overproduction rule).
-        scarcity = np.zeros_like(demand)
-        np.divide(demand - ceiling, demand, out=scarcity, where=short)
-        step = (
-            np.where(short, (d.alpha_max - self.alpha) * scarcity, 1.0 - self.alpha) / d.alpha_time
+        n_invest = self.kernels.adaptation(
+            self.firm_demand,
+            self.ceiling,
+            self.availability,
+            self.alpha,
+            self.short_weeks,
+            self.on_order,
+            d.alpha_max,
+            d.alpha_time,
+            d.investment_decision_weeks,
+            d.investment_share,
+            self.network.firms.capacity,
+            self.invest_amount,
         )
-        # A firm that is down adapts nothing: alpha and its investment clock wait (a firm
-        # partly down works overtime on what is left, but orders no capacity meanwhile).
-        down = self.availability <= 0.0
-        self.alpha += np.where(down, 0.0, step)
-        partial = self.availability < 1.0
-        self.short_weeks = np.where(
-            partial, self.short_weeks, np.where(short, self.short_weeks + 1, 0)
-        )
-        invest = (self.short_weeks >= d.investment_decision_weeks) & (self.on_order == 0)
-        if d.investment_share > 0 and invest.any():
-            amount = np.where(invest, d.investment_share * self.network.firms.capacity, 0.0)
+        if n_invest:
+            amount = self.invest_amount.copy()
             self.on_order += amount
             due = week + d.investment_build_weeks
             self.arriving[due] = self.arriving.get(due, 0.0) + amount
@@ -326,10 +410,9 @@ class ArrayEngine:
         exactly what the stockpile lent: when it arrives, the stockpile is refilled. Without a
         stockpile, the forces get just what arrives (served = delivered).
         """
-        available = self.state_stock + self.delivered
-        self.served = np.minimum(self.demanded + self.unmet, available)
-        self.state_stock = available - self.served
-        self.unmet = self.unmet + self.demanded - self.served
+        self.kernels.forces_service(
+            self.demanded, self.delivered, self.state_stock, self.unmet, self.served
+        )
 
     def _service_arrivals(self, final_demand: np.ndarray) -> np.ndarray:
         """Ships due for maintenance (final demand / job_weeks, so the surge multiplies them)
@@ -376,44 +459,50 @@ class ArrayEngine:
             search(self.search_requests)
 
     def _record(self, week: int, recorder: Recorder) -> None:
-        """The week's aggregates (see recorder.VARIABLES)."""
-        p = self.n_products
-        nfl = self.n_firm_links
-        production, ceiling = self.production, self.ceiling
-        by_product = np.zeros((5, p))
-        rows = (self.shipped, self.in_transit, self.backlog, self.order, self.lost)
-        for row, values in enumerate(rows):
-            by_product[row, self.product_of_segment] = np.add.reduceat(values, self.product_starts)
-        firm_slot_product = self.firm_slot_product
+        """The week's aggregates (see recorder.VARIABLES); the per-product link sums were
+        added up in ``_rationing``'s pass and ``_ordering``."""
+        by_product, scalars = self.by_product, self.scalars
+        self.kernels.record(
+            self.production,
+            self.ceiling,
+            self.capacity,
+            self.alpha,
+            self.baseline_output,
+            self.unit_cost,
+            self.network.firms.product,
+            self.used,
+            self.stock,
+            self.firm_slot_product,
+            self.backlog,
+            self.slot,
+            self.n_firm_links,
+            self.n_firm_slots,
+            by_product,
+            self.final_backlog,
+            scalars,
+        )
         recorder.record(
             week,
             {
                 "demanded": self.demanded,
                 "delivered": self.delivered,
-                "final_backlog": np.bincount(
-                    self.state_link_slot, self.backlog[nfl:], minlength=len(self.demanded)
-                ),
+                "final_backlog": self.final_backlog,
                 "served": self.served,
                 "state_stock": self.state_stock,
-                "production": np.bincount(self.network.firms.product, production, minlength=p),
+                "production": by_product[5],
                 "shipped": by_product[0],
-                "consumed": np.bincount(firm_slot_product, self.used, minlength=p),
-                "stock": np.bincount(firm_slot_product, self.stock, minlength=p),
+                "consumed": by_product[6],
+                "stock": by_product[7],
                 "in_transit": by_product[1],
-                "lost_in_transit": by_product[4],
+                "lost_in_transit": by_product[3],
                 "backlog": by_product[2],
-                "orders": by_product[3],
-                "alpha_mean": self.alpha.mean(),
-                # (Elementwise sums, not `@`: BLAS threads crawl on a busy machine.)
-                "output_loss": np.sum(
-                    self.unit_cost * np.maximum(self.baseline_output - production, 0.0)
-                ),
-                "direct_loss": np.sum(
-                    self.unit_cost * np.maximum(self.baseline_output - ceiling, 0.0)
-                ),
-                "output_value": np.sum(self.unit_cost * production),
-                "utilisation": production.sum() / self.capacity.sum(),
-                "capacity": self.capacity.sum(),
+                "orders": by_product[4],
+                "alpha_mean": scalars[0],
+                "output_loss": scalars[1],
+                "direct_loss": scalars[2],
+                "output_value": scalars[3],
+                "utilisation": scalars[4],
+                "capacity": scalars[5],
             },
         )
 
@@ -447,23 +536,3 @@ class ArrayEngine:
     def set_state_stock(self, stock: np.ndarray) -> None:
         """Each state slot's stockpile of its end item (the forces' need is met from it)."""
         self.state_stock = np.asarray(stock, dtype=float).copy()
-
-    def _share_output(self, production: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-        """What each link receives from its supplier's output this week."""
-        if self.parameters.rationing == "priority":
-            # Inoue & Todo: orders up to the pre-shock level first, the excess after.
-            first = np.minimum(wanted, self.baseline_flow)
-            first_total = np.bincount(self.supplier, first, minlength=self.n_firms)
-            served = first * _fill_share(production, first_total)[self.supplier]
-            rest = np.maximum(production - first_total, 0.0)
-            extra = wanted - first
-            extra_total = np.bincount(self.supplier, extra, minlength=self.n_firms)
-            return served + extra * _fill_share(rest, extra_total)[self.supplier]
-        return wanted * _fill_share(production, self.firm_demand)[self.supplier]
-
-
-def _fill_share(available: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """min(1, available / wanted), and 0 where nothing is wanted."""
-    share = np.zeros_like(available)
-    np.divide(available, wanted, out=share, where=wanted > 0)
-    return np.minimum(share, 1.0, out=share)
