@@ -115,6 +115,35 @@ def rationing_shipping(
     due_by_firm[:] = 0.0
     supply_line[:] = 0.0
     by_product[:4] = 0.0  # shipped, in transit, backlog, lost (orders: in `ordering`)
+    links = (
+        supplier, slot, lead, weight, order, backlog, link_open, baseline_flow, failing_weeks,
+        due_links, in_transit, held, lost, shipped, arrived,
+    )  # fmt: skip
+    sums = (received, due_by_firm, supply_line, by_product)
+    if not (closed or priority or border or clear_lost):  # the usual week, compiled apart
+        return _link_pass(
+            links, sums, week_row, horizon, pipeline, fill, fill_extra, resourcing_weeks,
+            adjustment_time, product_starts, product_of_segment, False, False, False, False,
+            False,
+        )  # fmt: skip
+    return _link_pass(
+        links, sums, week_row, horizon, pipeline, fill, fill_extra, resourcing_weeks,
+        adjustment_time, product_starts, product_of_segment, closed, priority, border, lose,
+        clear_lost,
+    )  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _link_pass(
+    links, sums, week_row, horizon, pipeline, fill, fill_extra, resourcing_weeks,
+    adjustment_time, product_starts, product_of_segment, closed, priority, border, lose,
+    clear_lost,
+):  # fmt: skip
+    """The links' part of ``rationing_shipping`` (inlined into it twice, so that the usual
+    week - no border shut, proportional rationing - runs a loop without those branches)."""
+    (supplier, slot, lead, weight, order, backlog, link_open, baseline_flow, failing_weeks,
+     due_links, in_transit, held, lost, shipped, arrived) = links  # fmt: skip
+    received, due_by_firm, supply_line, by_product = sums
     n_due = 0
     any_held = False
     now = _index(week_row)
@@ -148,10 +177,8 @@ def rationing_shipping(
         backlog[k] = left
         # Failure tracking: weeks in a row under half of the order.
         if resourcing_weeks > 0:
-            if ship < FAILING_SHARE * order[k] and weight[k] > 0:
-                weeks = failing_weeks[k] + 1
-            else:
-                weeks = 0
+            failing = ship < FAILING_SHARE * order[k] and weight[k] > 0
+            weeks = failing_weeks[k] + 1 if failing else 0
             failing_weeks[k] = weeks
             if weeks == resourcing_weeks:
                 due_links[n_due] = k
