@@ -507,6 +507,17 @@ class ArrayEngine:
         )
 
     # --- outside the step -------------------------------------------------------------------
+    def __getstate__(self) -> dict:
+        """Pickled (or deep-copied) without the kernels' module, imported again on load."""
+        state = self.__dict__.copy()
+        del state["kernels"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        from webmodel.core import kernels
+
+        self.__dict__.update(state, kernels=kernels)
+
     def failing_weeks_of(self, links: np.ndarray) -> np.ndarray:
         """Weeks each of these links (network order) has been failing its buyer."""
         position = np.empty_like(self.link_order)
