@@ -207,9 +207,9 @@ class ArrayEngine:
         arithmetic of rationing, failure tracking and shipping, and adds up on the way the
         link sums that ordering (what each supplier is due, each slot's supply line) and the
         record (per product) need; ``_failure_tracking``, ``_shipping`` and ``_ordering`` then
-        take their results from it. Each of these reads the same link arrays, and the step's
-        cost is reading them: one pass instead of five halves it. Every other phase is its
-        own kernel (or numpy, where it touches a few state slots)."""
+        take their results from it. Each of these reads the same link arrays, and reading
+        them is what the step costs: a pass per phase would read about half as many bytes
+        again. Every other phase is its own kernel (or numpy, on the few state slots)."""
         self._capacity_arrivals(week)
         final_demand = self._service_arrivals(final_demand)
         self._final_demand(final_demand)

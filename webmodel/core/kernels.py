@@ -3,18 +3,20 @@
 Each kernel is the arithmetic of one phase of :class:`webmodel.core.engine.ArrayEngine` written
 as plain loops, which numba compiles to machine code: one pass over the links or the firms does
 what took the numpy engine a dozen whole-array operations (each a pass over memory of its own).
-The arithmetic is the numpy engine's, operation for operation, so the results are the same to
-rounding (and :mod:`webmodel.core.reference` still checks them to 1e-9).
+The arithmetic is the numpy engine's, operation for operation; only some sums are added up in
+another order (rounding), and :mod:`webmodel.core.reference` still checks them to 1e-9.
 
-Importing this module imports numba (about a second) and loads the compiled kernels from
-numba's on-disk cache (``cache=True``; compiled on first use, a few seconds, then reused by
-every later process): the engine imports it when a model is built, not before, so commands that
-build no model do not pay for it.
+Importing this module imports numba (about 0.2 s of CPU); the first call of each kernel in a
+process loads it from numba's on-disk cache (``cache=True``; about 0.3 s for all), or compiles
+it the first time ever (about 5 s). The engine imports this module when a model is built, not
+before, so commands that build no model do not pay for it.
 
 Layout the kernels assume (the engine's, see ``ArrayEngine._index_links``): link arrays are in
-engine order, links to firms (slot < n_firm_slots) first, then links to states; the
-``product_starts`` runs cover the links in order, each run of one product; ``0 <= lead <
-horizon``; ``pipeline`` is (horizon, links). Index arrays may be of any integer type.
+engine order, links to firms (slot < n_firm_slots, the first n_firm_links) before links to
+states; the ``product_starts`` runs cover the links in order, each of one product (a product
+may have several runs); ``0 <= lead < horizon``; ``pipeline`` is (horizon, links) and holds just
+what is in transit (this week's row is cleared once booked); every index is >= 0. Arrays of
+another dtype or layout work too, but are compiled again (seconds).
 """
 
 from __future__ import annotations
