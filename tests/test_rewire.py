@@ -4,6 +4,8 @@ laying every link out again would have put it."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -91,6 +93,6 @@ def _assert_consistent(model: CoalitionModel) -> None:
     # Groups tile the places in engine order: firm links first, contiguous (product, lead).
     bounds = [(a, b) for a, b, _ in engine.lead_groups]
     assert bounds[0][0] == 0 and bounds[-1][1] == len(engine.link_order)
-    assert all(b == c for (_, b), (c, _) in zip(bounds, bounds[1:], strict=False))
+    assert all(b == c for (_, b), (c, _) in itertools.pairwise(bounds))
     assert np.all(engine.slot[: engine.n_firm_links] < nfs)
     assert np.all(engine.slot[engine.n_firm_links :] >= nfs)
