@@ -96,3 +96,21 @@ def _assert_consistent(model: CoalitionModel) -> None:
     assert all(b == c for (_, b), (c, _) in itertools.pairwise(bounds))
     assert np.all(engine.slot[: engine.n_firm_links] < nfs)
     assert np.all(engine.slot[engine.n_firm_links :] >= nfs)
+
+
+def test_shifted_orders_return_once_the_supplier_is_back(scenario):
+    """Shifts to a slot's other qualified suppliers are a stop-gap: after a Korea cut-off they
+    all go back (a Mesa event each week while any is out), and the order weights are those of
+    the wiring before the shock, to rounding."""
+    model = CoalitionModel(
+        scenario, topology="production-web", rng=3, steps=120, disruptions=["state:KOR@10+20"]
+    )
+    before = model.network.link_weight.copy()
+    peak = 0
+    for _ in range(model.steps_planned):
+        model.step()
+        peak = max(peak, len(model.shifts))
+    assert peak > 5 and not model.substitutions
+    assert len(model.shifts) == 0 and not model.returns_scheduled
+    np.testing.assert_allclose(model.network.link_weight, before, rtol=0, atol=1e-12)
+    assert np.array_equal(model.engine.weight[model.engine.position], model.network.link_weight)
