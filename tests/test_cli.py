@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -161,7 +162,10 @@ def test_bench_json_rows(capsys):
         assert row["ratio"] == pytest.approx(row["reference_s"] / row["engine_s"])
         assert row["max_rel_diff"] <= 1e-9
         assert row["state_mb"] > 0 and row["peak_rss_mb"] > 0
-    assert report["step_cost"]["sizes"] == 2 and report["step_cost"]["ns_per_link_step"] > 0
+    # (Two tiny sizes: the fit's sign is noise; its shape is what is checked.)
+    assert report["step_cost"]["sizes"] == 2
+    assert math.isfinite(report["step_cost"]["ns_per_link_step"])
+    assert math.isfinite(report["step_cost"]["us_fixed_per_step"])
     assert report["disruption_heavy"]["firms"] > 0 and report["disruption_heavy"]["run_s"] > 0
     assert report["startup"] is None
     assert "CPU" in report["clock"]

@@ -326,9 +326,11 @@ def format_report(
             if cost.us_fixed_per_step is not None
             else " (one size: no fit, all cost on links)"
         )
+        noisy = cost.ns_per_link_step <= 0 or (cost.us_fixed_per_step or 0.0) < 0
         parts.append(
             f"step cost (least squares over {cost.sizes} sizes): "
             f"{cost.ns_per_link_step:.1f} ns per link-step{fixed}"
+            + (" - noise: the sizes are too small or too close to fit" if noisy else "")
         )
     if heavy is not None:
         parts.append(
