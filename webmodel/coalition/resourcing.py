@@ -153,16 +153,16 @@ def find_substitutes(model: CoalitionModel, links: np.ndarray) -> list[Substitut
     hi = np.searchsorted(wanted_slots, slot_of, side="right")
     is_own = np.zeros(net.n_firms, dtype=bool)  # scratch: the searching slot's suppliers
     found: list[Substitution] = []
+    pool_of = list(zip(product_of.tolist(), buyer_state.tolist(), strict=True))
+    has_others = (others > 0).tolist()  # as the search starts: an upper bound throughout
     for i in np.flatnonzero(searching).tolist():
         link, order = int(links[i]), float(orders[i])
         need = order
-        if net.link_weight[link] <= 0:  # (cannot change during a search; kept for clarity)
-            continue
         own = wanted[lo[i] : hi[i]]
         own_suppliers = supplier[own]
         # 1. The slot's other qualified suppliers, most room first.
-        mine = (own != link) & eligible[own_suppliers]
-        if mine.any():
+        mine = (own != link) & eligible[own_suppliers] if has_others[i] else None
+        if mine is not None and mine.any():
             ks, fs = own[mine], own_suppliers[mine]
             rounded = np.round(spare[fs] / scale, 9)
             for j in np.lexsort((ks, -rounded)).tolist():
@@ -179,7 +179,7 @@ def find_substitutes(model: CoalitionModel, links: np.ndarray) -> list[Substitut
             if need <= 1e-12 * order:
                 continue
         # 2. New substitutes, most room first, until the order is covered.
-        makers = pools.eligible_now(int(product_of[i]), int(buyer_state[i]), eligible)
+        makers = pools.eligible_now(*pool_of[i], eligible)
         if len(makers) == 0:
             continue
         is_own[own_suppliers] = True
