@@ -13,11 +13,19 @@ lead time, are contiguous: per-product totals are sums over runs of links, and l
 come before links to states (the kernels rely on both; ``_index_links`` and ``rewire`` keep it).
 Numba is imported when an engine is built, not with this module: commands that build no model
 do not pay for it.
+
+Re-sourcing adds links during a run. Re-sorting every link for each addition cost more than the
+step itself, so a group may carry spare places at its end - inert links (weight, orders and
+shipments 0) that every phase passes over without effect - and a new link takes the next spare
+place of its group: :meth:`ArrayEngine.rewire` costs what changed, not the whole network. Only
+when a group is full (or a new lead time appears) are the links laid out again, with more room
+where links arrived. ``link_order`` is -1 at a spare place; ``position`` maps back. A spare
+place copies its group's first link's supplier, slot and lead time, so every index a kernel
+reads there is valid; its weight, orders, backlog and pipeline stay 0, so it adds nothing.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -26,6 +34,21 @@ from webmodel.coalition.network import Network
 from webmodel.coalition.parameters import Parameters
 from webmodel.core.recorder import Recorder
 from webmodel.core.services import ServiceSlots, work_the_jobs
+
+# Spare places a group gets when the links are laid out again: at least this many, or twice the
+# links it has taken in so far (so a group that keeps growing is laid out a few times only).
+MIN_SPARE_PLACES = 8
+
+# Per-link state carried across weeks, and its value at a new link or a spare place.
+LINK_STATE: dict[str, float] = {
+    "order": 0.0,
+    "backlog": 0.0,
+    "in_transit": 0.0,
+    "link_open": 1.0,
+    "held": 0.0,
+    "lost": 0.0,
+    "failing_weeks": 0,
+}
 
 
 class ArrayEngine:
@@ -56,10 +79,12 @@ class ArrayEngine:
         self.buying_firms, self.buyer_slot_starts = np.unique(self.slot_firm, return_index=True)
         self.input_bound = np.full(net.n_firms, np.inf)
 
+        self.added: dict[tuple[int, int, int], int] = {}  # links taken in, per group key
         self._index_links(net)
+        self.network_weight = net.link_weight.copy()  # as last taken over (rewire compares)
 
         # Equilibrium state.
-        flow = net.baseline_link_flow()[self.link_order]
+        flow = self._by_engine(net.baseline_link_flow())
         self.baseline_flow = flow
         base_out = net.baseline_output
         self.stock = parameters.target_cover_weeks * self.slot_coef * base_out[self.slot_firm]
@@ -120,76 +145,185 @@ class ArrayEngine:
         self.ships_carried = self.services.carried_at_equilibrium(net.baseline_demand)
         self.ships = self.ships_carried.copy()  # this week's, arrivals included
 
-    def _index_links(self, net: Network) -> None:
-        """Put the links in engine order and build the index arrays over them."""
+    def _index_links(self, net: Network, spare: dict[tuple[int, int, int], int] | None = None):
+        """Lay the links out in engine order, with ``spare[key]`` spare places at the end of
+        group ``key`` = (to a state, product, lead time), and build the index arrays over them."""
         nfs = self.n_firm_slots
-        # Links, in engine order (see module docstring). `link_order[k]` = network link index.
-        to_state = net.link_slot >= nfs
-        order = np.lexsort((net.link_lead, net.link_product, to_state))
-        self.link_order = order
-        self.supplier = net.link_supplier[order]
-        self.slot = net.link_slot[order]
-        self.weight = net.link_weight[order]
-        self.lead = net.link_lead[order]
-        self.link_product = net.link_product[order]
-        self.n_firm_links = int(np.count_nonzero(~to_state))
+        to_state = (net.link_slot >= nfs).astype(np.int64)
+        product, lead = net.link_product, net.link_lead
+        order = np.lexsort((lead, product, to_state))  # network links in engine order
+        key = np.stack((to_state[order], product[order], lead[order]))
+        firsts = np.flatnonzero(np.any(np.diff(key, axis=1, prepend=-1), axis=0))
+        sizes = np.diff(np.append(firsts, len(order)))
+        keys = [tuple(int(v) for v in key[:, a]) for a in firsts]
+        extra = np.array([(spare or {}).get(k, 0) for k in keys], dtype=np.int64)
+        stops = np.cumsum(sizes + extra)
+        starts = stops - sizes - extra
+        # Engine place of each link: its group's start plus its rank in the group.
+        group = np.repeat(np.arange(len(keys)), sizes)
+        place = starts[group] + np.arange(len(order)) - np.repeat(firsts, sizes)
+        n_places = int(stops[-1]) if len(stops) else 0
+        self.link_order = np.full(n_places, -1, dtype=np.int64)
+        self.link_order[place] = order
+        self.position = np.empty(len(order), dtype=np.int64)
+        self.position[order] = place
+        # A spare place copies its group's first link (supplier, slot, lead), with weight 0.
+        source = np.repeat(order[firsts], sizes + extra)
+        source[place] = order
+        real = self.link_order >= 0
+        self.supplier = net.link_supplier[source]
+        self.slot = net.link_slot[source]
+        self.weight = np.where(real, net.link_weight[source], 0.0)
+        self.lead = net.link_lead[source]
+        self.link_product = product[source]
+        self.groups = {
+            k: [int(a), int(a + n), int(b)]
+            for k, a, n, b in zip(keys, starts, sizes, stops, strict=True)
+        }
+        n_firm_groups = int(np.count_nonzero(key[0, firsts] == 0))
+        self.n_firm_links = int(stops[n_firm_groups - 1]) if n_firm_groups else 0
         nfl = self.n_firm_links
-        self.firm_link_weight = self.weight[:nfl]
+        self.firm_link_weight = self.weight[:nfl]  # views: a new link's weight shows in both
         self.firm_link_slot = self.slot[:nfl]
         self.state_link_weight = self.weight[nfl:]
         self.ordering_link = self.weight > 0  # links that still get new orders
         self.state_link_slot = self.slot[nfl:] - nfs
         self.mean_lead = np.bincount(self.slot, self.weight * self.lead, minlength=self.n_slots)
         self.mean_lead = self.mean_lead[:nfs]
+        self.slot_places: np.ndarray | None = None  # see _reweight
+        self.slot_start: np.ndarray | None = None
+        self.new_places: dict[int, list[int]] = {}  # places taken in since, per slot
         self.horizon = int(self.lead.max()) + 1
         # Contiguous groups: per product (for totals) and per (product, lead) (for shipping).
-        key = self.link_product * (self.horizon + 1) + self.lead
-        group_starts = np.flatnonzero(np.diff(key, prepend=-1))
-        bounds = np.append(group_starts, len(key))
         self.lead_groups = [
-            (int(a), int(b), int(self.lead[a])) for a, b in itertools.pairwise(bounds)
+            (int(a), int(b), k[2]) for k, a, b in zip(keys, starts, stops, strict=True)
         ]
         self.product_starts = np.flatnonzero(np.diff(self.link_product, prepend=-1))
         self.product_of_segment = self.link_product[self.product_starts]
 
+    def _by_engine(self, values: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        """Per-link values in network order, in engine order (``fill`` at spare places)."""
+        out = np.full(len(self.link_order), fill, dtype=np.asarray(values).dtype)
+        out[self.position] = values
+        return out
+
     def rewire(self, network: Network, week: int) -> None:
         """Take over a network with links added or re-weighted (re-sourcing), keeping every
-        link's orders, backlog and shipments in transit."""
-        old_order, old_horizon = self.link_order, self.horizon
-        n_old = len(old_order)
+        link's orders, backlog and shipments in transit.
 
-        def by_network_link(values: np.ndarray, fill: float = 0.0) -> np.ndarray:
-            out = np.full(network.n_links, fill)
-            out[old_order] = values
-            return out
-
-        state = {
-            "order": by_network_link(self.order),
-            "backlog": by_network_link(self.backlog),
-            "in_transit": by_network_link(self.in_transit),
-            "link_open": by_network_link(self.link_open, 1.0),
-            "held": by_network_link(self.held),
-            "lost": by_network_link(self.lost),
-            "failing_weeks": by_network_link(self.failing_weeks),
-        }
-        # Shipments by weeks until arrival (1 .. horizon - 1), per network link.
-        ahead = np.zeros((old_horizon, network.n_links))
-        for k in range(1, old_horizon):
-            ahead[k, old_order] = self.pipeline[(week + k) % old_horizon]
-        baseline = by_network_link(self.baseline_flow)
-        baseline[n_old:] = network.baseline_link_flow()[n_old:]
-
+        The cost is that of what changed: re-weighted links are found by one comparison with
+        the weights last taken over, and new links take spare places of their groups. Only a
+        new link whose group is full (or missing) lays all links out again."""
+        n_old = len(self.position)
+        weight = network.link_weight
+        new = np.arange(n_old, network.n_links)
+        if len(new):
+            keys = self._group_keys(network, new)
+            for k in keys:
+                self.added[k] = self.added.get(k, 0) + 1
+            wanted: dict[tuple[int, int, int], int] = {}
+            for k in keys:
+                wanted[k] = wanted.get(k, 0) + 1
+            if any(
+                k not in self.groups or self.groups[k][2] - self.groups[k][1] < n
+                for k, n in wanted.items()
+            ):
+                self._lay_out_again(network, week)
+                return
+        changed = np.flatnonzero(weight[:n_old] != self.network_weight)
+        if len(changed):
+            self._reweight(self.position[changed], weight[changed])
+            self.network_weight[changed] = weight[changed]
+        if len(new):
+            self._take_in(network, new, keys)
+            self.network_weight = np.concatenate((self.network_weight, weight[n_old:]))
         self.network = network
-        self._index_links(network)
-        order = self.link_order
-        for name, values in state.items():
-            setattr(self, name, values[order])
-        self.failing_weeks = self.failing_weeks.astype(np.int64)
+
+    def _group_keys(self, network: Network, links: np.ndarray) -> list[tuple[int, int, int]]:
+        """Each link's group: (to a state, product, lead time)."""
+        to_state = network.link_slot[links] >= self.n_firm_slots
+        product = network.firms.product[network.link_supplier[links]]
+        return [
+            (int(s), int(p), int(lead))
+            for s, p, lead in zip(to_state, product, network.link_lead[links], strict=True)
+        ]
+
+    def _reweight(self, places: np.ndarray, weights: np.ndarray) -> None:
+        """New order weights at these engine places; their slots' mean lead times are summed
+        again, in the order the layout's bincount sums them (so they come out the same)."""
+        self.weight[places] = weights
+        self.ordering_link[places] = weights > 0
+        slots = np.unique(self.slot[places[places < self.n_firm_links]])
+        if not len(slots):
+            return
+        if self.slot_places is None:  # slot -> its links' places as laid out, built once
+            real = np.flatnonzero(self.link_order >= 0)
+            real = real[~np.isin(real, [p for ps in self.new_places.values() for p in ps])]
+            by_slot = real[np.argsort(self.slot[real], kind="stable")]
+            self.slot_places = by_slot
+            self.slot_start = np.searchsorted(self.slot[by_slot], np.arange(self.n_slots + 1))
+        weight, lead = self.weight, self.lead
+        for slot in slots.tolist():
+            own = self.slot_places[self.slot_start[slot] : self.slot_start[slot + 1]].tolist()
+            total = 0.0
+            for place in sorted(own + self.new_places.get(slot, [])):
+                total += float(weight[place]) * float(lead[place])
+            self.mean_lead[slot] = total
+
+    def _take_in(self, network: Network, links: np.ndarray, keys) -> None:
+        """New links (empty: nothing ordered or in transit) into their groups' spare places."""
+        places = np.empty(len(links), dtype=np.int64)
+        for i, k in enumerate(keys):
+            group = self.groups[k]
+            places[i] = group[1]
+            group[1] += 1
+        self.link_order[places] = links
+        self.position = np.concatenate((self.position, places))
+        for slot, place in zip(network.link_slot[links].tolist(), places.tolist(), strict=True):
+            self.new_places.setdefault(slot, []).append(place)
+        self.supplier[places] = network.link_supplier[links]
+        self.slot[places] = network.link_slot[links]
+        self.lead[places] = network.link_lead[links]
+        self.weight[places] = 0.0
+        self._reweight(places, network.link_weight[links])
+        state = places >= self.n_firm_links
+        self.state_link_slot[places[state] - self.n_firm_links] = (
+            self.slot[places[state]] - self.n_firm_slots
+        )
+        self.baseline_flow[places] = network.baseline_flow_of(links)
+        for name, fill in LINK_STATE.items():
+            getattr(self, name)[places] = fill
+        self.pipeline[:, places] = 0.0
+
+    def _lay_out_again(self, network: Network, week: int) -> None:
+        """All links in engine order again, each group with spare places for the links it
+        takes in (at least MIN_SPARE_PLACES, or twice what it has taken in so far)."""
+        old_position, old_horizon, old_pipeline = self.position, self.horizon, self.pipeline
+        n_old = len(old_position)
+        state = {name: getattr(self, name)[old_position] for name in LINK_STATE}
+        baseline = self.baseline_flow[old_position]
+        # Shipments by weeks until arrival (1 .. horizon - 1), per network link.
+        rows = [(week + k) % old_horizon for k in range(1, old_horizon)]
+        ahead = old_pipeline[rows][:, old_position]
+        spare = {k: max(MIN_SPARE_PLACES, 2 * n) for k, n in self.added.items()}
+        for k in self.groups:
+            spare.setdefault(k, MIN_SPARE_PLACES)
+        self._index_links(network, spare)
+        position = self.position[:n_old]
+        for name, fill in LINK_STATE.items():
+            values = np.full(len(self.link_order), fill, dtype=state[name].dtype)
+            values[position] = state[name]
+            setattr(self, name, values)
         self.any_closed = bool(np.any(self.link_open < 1.0))
-        self.baseline_flow = baseline[order]
-        self.pipeline = np.zeros((self.horizon, network.n_links))
+        self.baseline_flow = np.zeros(len(self.link_order))
+        self.baseline_flow[position] = baseline
+        new = np.arange(n_old, network.n_links)
+        self.baseline_flow[self.position[new]] = network.baseline_flow_of(new)
+        self.pipeline = np.zeros((self.horizon, len(self.link_order)))
         for k in range(1, old_horizon):
-            self.pipeline[(week + k) % self.horizon] = ahead[k, order]
+            self.pipeline[(week + k) % self.horizon, position] = ahead[k - 1]
+        self.network_weight = network.link_weight.copy()
+        self.network = network
 
     # --- the step: the phases of webmodel.core.phases.PHASES, in order ---------------------
     def step(
@@ -520,20 +654,16 @@ class ArrayEngine:
 
     def failing_weeks_of(self, links: np.ndarray) -> np.ndarray:
         """Weeks each of these links (network order) has been failing its buyer."""
-        position = np.empty_like(self.link_order)
-        position[self.link_order] = np.arange(len(self.link_order))
-        return self.failing_weeks[position[links]]
+        return self.failing_weeks[self.position[links]]
 
     @property
     def n_links(self) -> int:
         """Links this engine runs (the network may have just added some)."""
-        return len(self.link_order)
+        return len(self.position)
 
     def orders_of(self, links: np.ndarray) -> np.ndarray:
         """This week's order on each of these links (network order)."""
-        position = np.empty_like(self.link_order)
-        position[self.link_order] = np.arange(len(self.link_order))
-        return self.order[position[links]]
+        return self.order[self.position[links]]
 
     def set_availability(self, availability: np.ndarray) -> None:
         """Per-firm share of capacity available (1 = up, 0 = down)."""
@@ -541,7 +671,7 @@ class ArrayEngine:
 
     def set_link_open(self, open_share: np.ndarray) -> None:
         """Per-link share of trade allowed through (network link order; 0 = closed)."""
-        self.link_open = np.asarray(open_share, dtype=float)[self.link_order]
+        self.link_open = self._by_engine(np.asarray(open_share, dtype=float), 1.0)
         self.any_closed = bool(np.any(self.link_open < 1.0))
 
     def set_state_stock(self, stock: np.ndarray) -> None:
