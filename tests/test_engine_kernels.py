@@ -45,6 +45,7 @@ def test_each_kernel_is_compiled_for_one_signature(scenario):
     n_links = model.network.n_links
     model.run()
     assert model.network.n_links > n_links, "re-sourcing must have added links"
+    assert (model.engine.link_order < 0).any(), "spare places must have reached the kernels"
     for name in KERNELS:
         assert len(getattr(kernels, name).signatures) == 1, name
 

@@ -81,6 +81,11 @@ def _assert_consistent(model: CoalitionModel) -> None:
     for name in ("weight", "order", "backlog", "in_transit", "held", "lost", "baseline_flow"):
         assert np.all(getattr(engine, name)[spare] == 0.0), name
     assert np.all(engine.pipeline[:, spare] == 0.0)
+    # The pipeline holds just what is in transit (the link pass clears a row once booked), so
+    # a re-layout that copies it carries no goods already arrived.
+    np.testing.assert_allclose(
+        engine.pipeline.sum(axis=0) + engine.held, engine.in_transit, rtol=1e-9, atol=1e-9
+    )
     assert not engine.ordering_link[spare].any()
     real = engine.position
     assert np.array_equal(engine.supplier[real], net.link_supplier)

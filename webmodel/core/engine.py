@@ -49,6 +49,9 @@ LINK_STATE: dict[str, float] = {
     "lost": 0.0,
     "failing_weeks": 0,
 }
+# Per-link values of the week just stepped, which the link pass writes anew each week (carried
+# over a re-layout only so that they still read right until the next step).
+LINK_WEEK_VALUES = ("shipped", "arrived")
 
 
 class ArrayEngine:
@@ -293,7 +296,7 @@ class ArrayEngine:
         self.baseline_flow[places] = network.baseline_flow_of(links)
         for name, fill in LINK_STATE.items():
             getattr(self, name)[places] = fill
-        self.pipeline[:, places] = 0.0
+        self.pipeline[:, places] = 0.0  # (a spare place's column is 0 already: it ships nothing)
 
     def _lay_out_again(self, network: Network, week: int) -> None:
         """All links in engine order again, each group with spare places for the links it
@@ -301,6 +304,7 @@ class ArrayEngine:
         old_position, old_horizon, old_pipeline = self.position, self.horizon, self.pipeline
         n_old = len(old_position)
         state = {name: getattr(self, name)[old_position] for name in LINK_STATE}
+        week_values = {name: getattr(self, name)[old_position] for name in LINK_WEEK_VALUES}
         baseline = self.baseline_flow[old_position]
         # Shipments by weeks until arrival (1 .. horizon - 1), per network link.
         rows = [(week + k) % old_horizon for k in range(1, old_horizon)]
@@ -314,6 +318,10 @@ class ArrayEngine:
             values = np.full(len(self.link_order), fill, dtype=state[name].dtype)
             values[position] = state[name]
             setattr(self, name, values)
+        for name, values in week_values.items():
+            setattr(self, name, np.zeros(len(self.link_order)))
+            getattr(self, name)[position] = values
+        self.due_links = np.zeros(len(self.link_order), dtype=np.int64)
         self.any_closed = bool(np.any(self.link_open < 1.0))
         self.baseline_flow = np.zeros(len(self.link_order))
         self.baseline_flow[position] = baseline
@@ -411,10 +419,6 @@ class ArrayEngine:
 
         The same pass over the links does the link arithmetic of failure tracking and
         shipping and the link sums of ordering and the record (see ``step``)."""
-        n = len(self.order)
-        if len(self.shipped) != n:  # re-sourcing added links
-            self.shipped, self.arrived = np.zeros(n), np.zeros(n)
-            self.due_links = np.zeros(n, dtype=np.int64)
         d = self.parameters
         border = self.any_closed or self.any_held
         lose = d.closed_border_transit == "lost"

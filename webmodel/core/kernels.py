@@ -15,8 +15,10 @@ Layout the kernels assume (the engine's, see ``ArrayEngine._index_links``): link
 engine order, links to firms (slot < n_firm_slots, the first n_firm_links) before links to
 states; the ``product_starts`` runs cover the links in order, each of one product (a product
 may have several runs); ``0 <= lead < horizon``; ``pipeline`` is (horizon, links) and holds just
-what is in transit (this week's row is cleared once booked); every index is >= 0. Arrays of
-another dtype or layout work too, but are compiled again (seconds).
+what is in transit (this week's row is cleared once booked, so a re-layout may copy it); every
+index is >= 0 (a spare place of the engine's incremental rewire copies a real link's supplier,
+slot and lead, with weight, orders and backlog 0, so it adds nothing). Arrays of another
+dtype or layout work too, but are compiled again (seconds).
 """
 
 from __future__ import annotations
