@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -148,14 +149,53 @@ def test_run_on_exported_network_matches(capsys, tmp_path):
 
 
 def test_bench_json_rows(capsys):
-    code, out, _ = run_cli(capsys, "bench", "--sizes", "100:20,300:20", "--json")
+    code, out, _ = run_cli(
+        capsys, "bench", "--sizes", "100:20,300:20", "--heavy", "300:30", "--no-startup", "--json"
+    )
     assert code == 0
-    rows = json.loads(out)
+    report = json.loads(out)
+    rows = report["rows"]
     assert [r["firms"] > 0 for r in rows] == [True, True]
     for row in rows:
         assert {"firms", "links", "steps", "engine_s", "reference_s", "ratio"} <= set(row)
         assert row["ratio"] == pytest.approx(row["reference_s"] / row["engine_s"])
         assert row["max_rel_diff"] <= 1e-9
+        assert row["state_mb"] > 0 and row["peak_rss_mb"] > 0
+    # (Two tiny sizes: the fit's sign is noise; its shape is what is checked.)
+    assert report["step_cost"]["sizes"] == 2
+    assert math.isfinite(report["step_cost"]["ns_per_link_step"])
+    assert math.isfinite(report["step_cost"]["us_fixed_per_step"])
+    assert report["disruption_heavy"]["firms"] > 0 and report["disruption_heavy"]["run_s"] > 0
+    assert report["startup"] is None
+    assert "CPU" in report["clock"]
+
+
+def test_bench_max_reference_seconds_zero_never_runs_it(capsys):
+    """A single size has no earlier rate to project from: 0 still means never (it ran once)."""
+    code, out, _ = run_cli(
+        capsys,
+        "bench",
+        "--sizes",
+        "300:10",
+        "--max-reference-seconds",
+        "0",
+        "--heavy",
+        "none",
+        "--no-startup",
+        "--json",
+    )
+    assert code == 0
+    (row,) = json.loads(out)["rows"]
+    assert row["reference_s"] is None and "not asked" in row["reference_note"]
+    assert json.loads(out)["disruption_heavy"] is None
+
+
+@pytest.mark.parametrize(
+    "args", [["--sizes", "0:10"], ["--sizes", "abc"], ["--heavy", "10:-1"], ["--heavy", "1,2"]]
+)
+def test_bench_bad_sizes_exit_2(capsys, args):
+    code, _, err = run_cli(capsys, "bench", *args, "--no-startup")
+    assert code == 2 and args[0] in err
 
 
 def test_levers_and_disruptions_reach_the_model(capsys):

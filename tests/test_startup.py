@@ -25,6 +25,8 @@ HEAVY = (
     "networkx",
     "ema_workbench",
     "platypus",
+    "numba",  # the engine's compiled kernels: imported when a model is built
+    "llvmlite",
 )
 
 
@@ -68,6 +70,25 @@ def test_import_webmodel_is_light() -> None:
 def test_the_probe_sees_a_heavy_import() -> None:
     """The check above can fail: importing the model does pull in Mesa."""
     assert "mesa" in _heavy_modules_after("import webmodel; webmodel.CoalitionModel")
+
+
+def test_commands_that_build_no_model_import_no_compiler() -> None:
+    """``webmodel parameters`` (and the model's modules themselves) leave numba unimported:
+    it comes with the first engine built."""
+    code = (
+        "import contextlib, io\n"
+        "from webmodel.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['parameters'])\n"
+        "import webmodel.core.model, webmodel.core.engine\n"
+    )
+    assert not {"numba", "llvmlite"} & set(_heavy_modules_after(code))
+
+
+def test_building_a_model_imports_the_kernels() -> None:
+    """The check above can fail: a model's engine does import numba."""
+    code = "from webmodel.core.model import CoalitionModel\nCoalitionModel(firms=30, steps=1)"
+    assert "numba" in _heavy_modules_after(code)
 
 
 def test_the_asset_filler_runs_without_the_app(tmp_path) -> None:

@@ -307,5 +307,6 @@ def link_openness(model: CoalitionModel) -> np.ndarray:
     if order is None:
         return np.asarray(link_open, dtype=float)
     out = np.ones(n_links)
-    out[order] = link_open
+    real = order >= 0  # (-1: a spare place the engine keeps for re-sourcing)
+    out[order[real]] = np.asarray(link_open)[real]
     return out

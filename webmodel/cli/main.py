@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from webmodel.cli.argtypes import non_negative_int, positive_int
+from webmodel.cli.argtypes import bounded, non_negative_int, positive_int
 from webmodel.cli.options import add_parameter_options, configuration, parameter_values
 from webmodel.coalition.budget import add_budget_option
 from webmodel.coalition.parameters import SPECS
@@ -557,38 +557,68 @@ def cmd_network(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from webmodel.analysis.bench import format_rows, run_bench
+    from webmodel.analysis.bench import (
+        HEAVY_DISRUPTIONS,
+        bench_heavy,
+        bench_startup,
+        fit_step_cost,
+        format_report,
+        run_bench,
+    )
 
-    sizes = tuple((f, args.steps or s) for f, s in _parse_sizes(args.sizes))
-    say = None if args.json else (lambda r: print(f"  done: {r.firms} firms", file=sys.stderr))
+    sizes = tuple((f, args.steps or s) for f, s in _parse_sizes(args.sizes, "--sizes"))
+    heavy_size = None if args.heavy == "none" else _parse_sizes(args.heavy, "--heavy")
+    if heavy_size is not None and len(heavy_size) != 1:
+        raise InputError(f"--heavy: expected one FIRMS:STEPS or none, got {args.heavy!r}")
+
+    def say(what: str) -> None:
+        if not args.json:
+            print(f"  done: {what}", file=sys.stderr)
+
     rows = run_bench(
         sizes,
         seed=args.seed,
         max_reference_s=args.max_reference_seconds,
-        progress=say,
+        progress=lambda r: say(f"{r.firms} firms"),
         disruptions=tuple(d.spec for d in args.disrupt),
     )
+    cost = fit_step_cost(rows)
+    heavy = None
+    if heavy_size is not None:
+        ((firms, steps),) = heavy_size
+        heavy = bench_heavy(firms, steps, args.seed, HEAVY_DISRUPTIONS)
+        say("disruption-heavy")
+    startup = None if args.no_startup else bench_startup()
     if args.json:
-        print(json.dumps([r.as_dict() for r in rows]))
+        from webmodel.analysis.bench import CLOCK_NOTE
+
+        report = {
+            "clock": CLOCK_NOTE,
+            "rows": [r.as_dict() for r in rows],
+            "step_cost": cost.as_dict() if cost else None,
+            "disruption_heavy": heavy.as_dict() if heavy else None,
+            "startup": startup.as_dict() if startup else None,
+        }
+        print(json.dumps(report))
     else:
-        print(format_rows(rows))
-        print(
-            "\nengine = array engine run; reference = per-agent reference run on the same "
-            "network;\nratio = reference / engine; build = wiring + agents + engine state."
-        )
+        print(format_report(rows, cost, heavy, startup))
     return 0
 
 
-def _parse_sizes(text: str) -> list[tuple[int, int]]:
+def _parse_sizes(text: str, option: str) -> list[tuple[int, int]]:
     sizes = []
     for part in text.split(","):
         firms, _, steps = part.strip().partition(":")
         try:
-            sizes.append((int(firms), int(steps) if steps else 200))
+            size = (int(firms), int(steps) if steps else 200)
         except ValueError:
+            size = (0, 0)
+        if min(size) <= 0:
             raise InputError(
-                f"--sizes: expected FIRMS[:STEPS],... like 200,2000,10000:500, got {text!r}"
-            ) from None
+                f"{option}: expected FIRMS[:STEPS],... of positive integers like "
+                f"200,2000,10000:500, got {text!r}"
+            )
+        sizes.append(size)
     return sizes
 
 
@@ -666,9 +696,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser(
         "bench",
-        help="time the array engine against the reference",
-        description="Time the array engine and the per-agent reference on "
-        "the same networks, in this process.",
+        help="what a run costs; the array engine against the reference",
+        description="Time the array engine and the per-agent reference on the same networks "
+        "(CPU seconds, in this process), fit the step's cost per link and per step, time a "
+        "disruption-heavy case and the start-up of `webmodel run --steps 1`.",
     )
     bench.add_argument(
         "--sizes",
@@ -680,10 +711,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", type=non_negative_int, default=1, help="random seed >= 0")
     bench.add_argument(
         "--max-reference-seconds",
-        type=float,
+        type=bounded(float, 0, None, "a number of seconds >= 0"),
         default=60.0,
         metavar="S",
-        help="skip the reference where it would take longer (default 60)",
+        help="skip the reference where it would take longer, CPU seconds (default 60; "
+        "0: never run it)",
     )
     bench.add_argument(
         "--disrupt",
@@ -694,9 +726,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="time with this disruption active too (repeatable), e.g. random:0.1@20+10",
     )
     bench.add_argument(
+        "--heavy",
+        default="10000:500",
+        metavar="FIRMS:STEPS",
+        help="size of the disruption-heavy case (x1.5 surge, random:0.1@20+10, "
+        "state:KOR@30+20; default 10000:500), or none",
+    )
+    bench.add_argument(
+        "--no-startup",
+        action="store_true",
+        help="do not time the start-up of `webmodel run --steps 1` in a new process",
+    )
+    bench.add_argument(
         "--json",
         action="store_true",
-        help="print a JSON list of {firms, links, steps, engine_s, reference_s, ratio}",
+        help="print one JSON object: clock, rows (per size), step_cost (fit), "
+        "disruption_heavy, startup",
     )
     bench.set_defaults(func=cmd_bench)
 

@@ -29,8 +29,10 @@ failed by none of their own suppliers qualify (idle capacity for want of inputs 
    supplier) may be chosen when every input they lack has a working maker; at switch-over each
    such input is sourced from the permitted maker with the most room.
 
-This is per-event Python over the links searching that week (rare); the weekly step stays
-vectorised.
+The search is array work over the links searching that week: eligibility, trade and visibility
+are judged for all makers at once, a link without any candidate is skipped, and only the takes
+themselves (each uses up a maker's room or covers an order) are a Python loop. The weekly step
+stays vectorised.
 """
 
 from __future__ import annotations
@@ -113,13 +115,94 @@ def find_substitutes(model: CoalitionModel, links: np.ndarray) -> list[Substitut
     Searches run in link order and share the makers' room: what one buyer takes, the next
     cannot. Ties in room (within rounding) go to the lower firm index, so that both engines,
     which round differently, choose alike.
+
+    The candidates are array work: eligibility and the trade and visibility rules are judged
+    once per call, for every (product, buyer state) pool at once; a link with no candidate is
+    skipped without a look, and a link's candidates are sorted in one ``lexsort``. Only the
+    takes (each uses up a maker's room or covers an order) are a Python loop.
     """
+    links = np.asarray(links, dtype=np.int64)
+    if len(links) == 0:
+        return []
     net = model.network
-    engine = model.engine
-    n_states = len(net.state_codes)
     spare = room(model)
     scale = max(float(spare.max()), 1e-300)
     active = net.link_weight > 0
+    eligible = _eligible(model, spare, active)
+    orders = volume(model, links)
+    # The links that might move anything: ordering, and with a candidate in their own slot or
+    # among the makers of their product that their state may trade with and see. (Eligibility
+    # only ever ends during the search, so a link without a candidate now has none later.)
+    supplier = net.link_supplier
+    slot_of = net.link_slot[links]
+    product_of = net.firms.product[supplier[links]]
+    buyer_state = net.slot_state[slot_of]
+    pools = _maker_pools(model, eligible, active)
+    in_pool = pools.counts[product_of, buyer_state] > 0
+    helping = active & eligible[supplier]
+    others = np.bincount(net.link_slot[helping], minlength=net.n_slots)[slot_of]
+    others -= helping[links]
+    searching = (orders > 0) & (net.link_weight[links] > 0) & ((others > 0) | in_pool)
+    if not searching.any():
+        return []
+    # Each searching slot's current suppliers (active links, in link order).
+    wanted = np.flatnonzero(np.isin(net.link_slot, slot_of[searching]) & active)
+    wanted = wanted[np.argsort(net.link_slot[wanted], kind="stable")]
+    wanted_slots = net.link_slot[wanted]
+    lo = np.searchsorted(wanted_slots, slot_of, side="left")
+    hi = np.searchsorted(wanted_slots, slot_of, side="right")
+    is_own = np.zeros(net.n_firms, dtype=bool)  # scratch: the searching slot's suppliers
+    found: list[Substitution] = []
+    pool_of = list(zip(product_of.tolist(), buyer_state.tolist(), strict=True))
+    has_others = (others > 0).tolist()  # as the search starts: an upper bound throughout
+    for i in np.flatnonzero(searching).tolist():
+        link, order = int(links[i]), float(orders[i])
+        need = order
+        own = wanted[lo[i] : hi[i]]
+        own_suppliers = supplier[own]
+        # 1. The slot's other qualified suppliers, most room first.
+        mine = (own != link) & eligible[own_suppliers] if has_others[i] else None
+        if mine is not None and mine.any():
+            ks, fs = own[mine], own_suppliers[mine]
+            rounded = np.round(spare[fs] / scale, 9)
+            for j in np.lexsort((ks, -rounded)).tolist():
+                k, f = int(ks[j]), int(fs[j])
+                take = min(spare[f], need)
+                if take <= 0:
+                    continue
+                spare[f] -= take
+                eligible[f] = spare[f] > 0
+                need -= take
+                found.append(Substitution(link, f, take, to_link=k))
+                if need <= 1e-12 * order:
+                    break
+            if need <= 1e-12 * order:
+                continue
+        # 2. New substitutes, most room first, until the order is covered.
+        makers = pools.eligible_now(*pool_of[i], eligible)
+        if len(makers) == 0:
+            continue
+        is_own[own_suppliers] = True
+        makers = makers[~is_own[makers]]
+        is_own[own_suppliers] = False
+        rounded = np.round(spare[makers] / scale, 9)
+        for f in makers[np.lexsort((makers, -rounded))].tolist():
+            take = min(spare[f], need)
+            if take <= 0:
+                continue
+            spare[f] -= take
+            eligible[f] = spare[f] > 0
+            need -= take
+            found.append(Substitution(link, f, take))
+            if need <= 1e-12 * order:
+                break
+    return found
+
+
+def _eligible(model: CoalitionModel, spare: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """Makers that may take a failing buyer's orders now (see the module docstring)."""
+    net = model.network
+    engine = model.engine
     # An idle firm lacks a supplier for some input; it can be wired up if every input it lacks
     # has a maker that is up and supplied itself.
     unsupplied = _unsupplied_inputs(net)
@@ -140,65 +223,53 @@ def find_substitutes(model: CoalitionModel, links: np.ndarray) -> list[Substitut
     healthy[net.link_supplier[failing]] = False
     buyers = net.slot_firm[net.link_slot[failing]]
     healthy[buyers[buyers >= 0]] = False
-    eligible = healthy & up & wireable & (spare > 0)
-    links = np.asarray(links)
-    if len(links) == 0:
-        return []
+    return healthy & up & wireable & (spare > 0)
+
+
+@dataclass
+class _MakerPools:
+    """Per (product, buyer state): the eligible makers that state may trade with and can see,
+    in firm order; ``counts`` as the search starts. A pool sheds makers whose room is used up
+    as the search goes."""
+
+    counts: np.ndarray  # [product, buyer state]
+    members: dict[tuple[int, int], np.ndarray]
+
+    def eligible_now(self, product: int, state: int, eligible: np.ndarray) -> np.ndarray:
+        pool = self.members.get((product, state))
+        if pool is None or len(pool) == 0:
+            return np.zeros(0, dtype=np.int64)
+        pool = pool[eligible[pool]]
+        self.members[(product, state)] = pool
+        return pool
+
+
+def _maker_pools(model: CoalitionModel, eligible: np.ndarray, active: np.ndarray) -> _MakerPools:
+    net = model.network
+    n_states, n_products = len(net.state_codes), len(net.product_names)
     allowed = permitted(model)
-    see_all = model.coalition.parameters.subtier_visibility
-    if not see_all:
+    makers = np.flatnonzero(eligible)  # in firm order
+    product, state = net.firms.product[makers], net.firms.state[makers]
+    if model.coalition.parameters.subtier_visibility:
+        sees = np.ones((n_states, len(makers)), dtype=bool)
+    else:
+        # Without sub-tier visibility: makers at home, and those supplying someone there.
         known = np.zeros((n_states, net.n_firms), dtype=bool)
         known[net.link_buyer_state[active], net.link_supplier[active]] = True
         known[net.firms.state, np.arange(net.n_firms)] = True
-    orders = volume(model, links)
-    wanted_slots = np.isin(net.link_slot, net.link_slot[links]) & active
-    current: dict[int, list[int]] = {}
-    for k in np.flatnonzero(wanted_slots):
-        current.setdefault(int(net.link_slot[k]), []).append(int(k))
-    found: list[Substitution] = []
-    for link, order in zip(links.tolist(), orders.tolist(), strict=True):
-        need = order
-        if need <= 0 or net.link_weight[link] <= 0:
-            continue
-        slot = int(net.link_slot[link])
-        buyer_state = int(net.slot_state[slot])
-        product = int(net.firms.product[net.link_supplier[link]])
-        own = current.get(slot, [])
-        own_suppliers = {int(net.link_supplier[k]) for k in own}
-        # 1. The slot's other qualified suppliers, most room first.
-        others = [k for k in own if k != link and eligible[net.link_supplier[k]]]
-        others.sort(key=lambda k: (-round(spare[net.link_supplier[k]] / scale, 9), k))
-        for k in others:
-            supplier = int(net.link_supplier[k])
-            take = min(spare[supplier], need)
-            if take <= 0:
-                continue
-            spare[supplier] -= take
-            eligible[supplier] = spare[supplier] > 0
-            need -= take
-            found.append(Substitution(link, supplier, take, to_link=k))
-            if need <= 1e-12 * order:
-                break
-        if need <= 1e-12 * order:
-            continue
-        # 2. New substitutes, most room first, until the order is covered.
-        makers = np.flatnonzero((net.firms.product == product) & eligible)
-        mask = allowed[net.firms.state[makers], buyer_state]
-        if not see_all:
-            mask &= known[buyer_state, makers]
-        candidates = [int(f) for f in makers[mask] if int(f) not in own_suppliers]
-        candidates.sort(key=lambda f: (-round(spare[f] / scale, 9), f))
-        for supplier in candidates:
-            take = min(spare[supplier], need)
-            if take <= 0:
-                continue
-            spare[supplier] -= take
-            eligible[supplier] = spare[supplier] > 0
-            need -= take
-            found.append(Substitution(link, supplier, take))
-            if need <= 1e-12 * order:
-                break
-    return found
+        sees = known[:, makers]
+    counts = np.zeros((n_products, n_states), dtype=np.int64)
+    members: dict[tuple[int, int], np.ndarray] = {}
+    for buyer in range(n_states):
+        mask = allowed[state, buyer] & sees[buyer]
+        counts[:, buyer] = np.bincount(product[mask], minlength=n_products)
+        chosen = makers[mask]
+        by_product = np.argsort(product[mask], kind="stable")
+        chosen, kinds = chosen[by_product], product[mask][by_product]
+        bounds = np.searchsorted(kinds, np.arange(n_products + 1))
+        for p in np.flatnonzero(counts[:, buyer]).tolist():
+            members[(p, buyer)] = chosen[bounds[p] : bounds[p + 1]]
+    return _MakerPools(counts, members)
 
 
 def wire_inputs(model: CoalitionModel, firm: int) -> bool:

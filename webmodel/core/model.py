@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
+from mesa.time import Priority
 
 from webmodel.coalition.disruptions import (
     Disruption,
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 ENGINES = {"array": ArrayEngine, "reference": ReferenceEngine}
+
+# A shift of order weight from one link to another qualified supplier of its slot.
+SHIFT = np.dtype([("source", np.int64), ("target", np.int64), ("weight", np.float64)])
 
 
 class CoalitionModel(mesa.Model):
@@ -133,8 +137,9 @@ class CoalitionModel(mesa.Model):
         self.disruptions: list[ScheduledDisruption] = []
         self.pending_substitutions: dict[int, list] = {}
         self.reserved = np.zeros(network.n_firms)  # room held for pending substitutions
-        # Volume shifted to other qualified suppliers: (from link, to link, weight moved).
-        self.shifts: list[tuple[int, int, float]] = []
+        # Volume shifted to other qualified suppliers, until it returns (see _return_shifts).
+        self.shifts = np.zeros(0, dtype=SHIFT)
+        self.returns_scheduled = False
         self.substitutions: list[tuple[int, int, int, int]] = []  # (week, old, new, supplier)
         self.shift_log: list[tuple[int, int, int, int]] = []  # (week, from, to link, supplier)
         for d in [*scenario.disruptions, *(disruptions or [])]:
@@ -150,8 +155,6 @@ class CoalitionModel(mesa.Model):
         """One week: the engine's phases (webmodel.core.phases.PHASES), re-sourcing searching
         through this model."""
         self.week += 1
-        if self.shifts:
-            self._return_shifts()
         demand = self.final_demand(self.week)
         self.engine.step(self.week, demand, self.recorder, search=self._resourcing_search)
 
@@ -212,11 +215,15 @@ class CoalitionModel(mesa.Model):
             return
         # Shares are of each link's weight before this batch.
         weight = self.network.link_weight.copy()
-        for link, target, share, supplier in shifts:
+        shifted = np.zeros(len(shifts), dtype=SHIFT)
+        for k, (link, target, share, supplier) in enumerate(shifts):
             self.network.link_weight[target] += weight[link] * share
             self.network.link_weight[link] -= weight[link] * share
             self.shift_log.append((due, link, target, supplier))
-            self.shifts.append((link, target, weight[link] * share))
+            shifted[k] = (link, target, weight[link] * share)
+        if len(shifted):
+            self.shifts = np.concatenate((self.shifts, shifted))
+            self._schedule_returns(due)
         if moves:
             before = self.network.link_weight.copy()
             self.network.link_weight[:] = weight
@@ -230,27 +237,35 @@ class CoalitionModel(mesa.Model):
         self.engine.rewire(self.network, self.week)
         self._apply_disruptions()
 
+    def _schedule_returns(self, week: int) -> None:
+        """While shifts are out, check them half a week before ``week``'s step, after that
+        moment's other events (disruptions, qualification): a Mesa event, like those."""
+        if not self.returns_scheduled:
+            self.returns_scheduled = True
+            self.schedule_event(self._return_shifts, at=week - 0.5, priority=Priority.LOW)
+
     def _return_shifts(self) -> None:
         """Volume shifted away from a supplier goes back once it is wholly up and serves all
         its orders again: the buyer's contract with it stands (a shift is a stop-gap, not a
-        new contract; a new substitute's is)."""
+        new contract; a new substitute's is). Judged on last week's output and the coming
+        week's availability; checked for all shifts at once."""
+        self.returns_scheduled = False
         engine, net = self.engine, self.network
-        supplier = net.link_supplier
-        back, kept = [], []
-        for source, target, weight in self.shifts:
-            firm = supplier[source]
-            healthy = engine.production[firm] >= (1 - 1e-9) * engine.firm_demand[firm]
-            (back if engine.availability[firm] >= 1.0 and healthy else kept).append(
-                (source, target, weight)
-            )
-        if not back:
-            return
-        self.shifts = kept
-        for source, target, weight in back:
-            amount = min(weight, net.link_weight[target])
-            net.link_weight[target] -= amount
-            net.link_weight[source] += amount
-        self.engine.rewire(net, self.week - 1)
+        shifts = self.shifts
+        firm = net.link_supplier[shifts["source"]]
+        production, demand = engine.production[firm], engine.firm_demand[firm]
+        back = (engine.availability[firm] >= 1.0) & (production >= (1 - 1e-9) * demand)
+        if back.any():
+            self.shifts = shifts[~back]
+            weight = net.link_weight
+            # In order: two returns to the same link take from what the first one left.
+            for source, target, moved in shifts[back].tolist():
+                amount = min(moved, weight[target])
+                weight[target] -= amount
+                weight[source] += amount
+            self.engine.rewire(net, self.week)
+        if len(self.shifts):
+            self._schedule_returns(self.week + 2)
 
     def run(self, steps: int | None = None) -> CoalitionModel:
         """Step until ``steps`` weeks (default: the planned horizon) have been simulated."""

@@ -6,8 +6,11 @@ as a method ``_name`` and their ``step`` is the list of these calls, in this ord
 tests/test_phases.py holds both to it, and the README's phase list to the same names.
 
 Between two weeks, Mesa events scheduled on the model run (``CoalitionModel.schedule_event``,
-half a week early): disruptions set the engine's availability and link openness, and the second
-half of re-sourcing - qualification - moves a failing link's orders to its substitute.
+half a week early): disruptions set the engine's availability and link openness, the second
+half of re-sourcing - qualification - moves a failing link's orders to its substitute, and, at a
+lower priority (after those), orders shifted to a slot's other qualified suppliers go back to
+suppliers that are up and served all their orders last week (``CoalitionModel._return_shifts``,
+scheduled each week while any shift is out).
 """
 
 from __future__ import annotations
