@@ -114,3 +114,24 @@ def test_a_time_to_reach_a_level_is_compared_by_the_sign_test_counting_never_as_
     assert d.p_value == pytest.approx(2 * (1 + 13) / 2**13)  # binomial(13, 1/2), 1 or fewer
     assert d.difference.method == "median" and d.difference.mean == -32.0
     assert d.share_negative == pytest.approx(12 / 13)
+
+
+def test_sobol_indices_drop_a_base_sample_with_a_failed_run():
+    """A failed run leaves a gap; its base sample's block is dropped whole and the indices of
+    y = x0 + 2 x1 (S1 = 1/5 and 4/5, x2 inert) are still found, saying one block went."""
+    from SALib.sample import sobol as saltelli
+
+    from webmodel.analysis.report.stats import _indices
+
+    names = ["x0", "x1", "x2"]
+    problem = {"num_vars": 3, "names": names, "bounds": [[0.0, 1.0]] * 3}
+    unit = saltelli.sample(problem, 1024, calc_second_order=False, seed=1)
+    y = unit[:, 0] + 2 * unit[:, 1]
+    whole = {r["factor"]: r for r in _indices("sobol", names, unit, y, {})}
+    y[7 * 5 + 2] = np.nan  # one run of base sample 7 failed (blocks of 3 + 2 rows)
+    rows = {r["factor"]: r for r in _indices("sobol", names, unit, y, {})}
+    assert rows["x0"]["dropped_base"] == 1 and whole["x0"]["dropped_base"] == 0
+    assert rows["x0"]["S1"] == pytest.approx(0.2, abs=0.05)
+    assert rows["x1"]["S1"] == pytest.approx(0.8, abs=0.05)
+    assert abs(rows["x2"]["ST"]) < 0.02
+    assert rows["x1"]["S1"] == pytest.approx(whole["x1"]["S1"], abs=0.02)

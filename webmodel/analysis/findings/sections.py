@@ -673,6 +673,15 @@ def sensitivity_section(runs: LabelledRuns, figures: Path) -> str:
             table(["factor", "S1 ± 95%", "ST ± 95%", "Spearman ρ with the difference"], table_rows),
             "",
         ]
+        dropped = rows[0].get("dropped_base", 0) if rows else 0
+        if dropped:
+            failed = int(np.sum(~results.ok))
+            out += [
+                f"({failed} runs failed (see the runs table's `error`), so the indices drop "
+                f"{dropped} base sample(s) whole: they rest on the other "
+                f"{len(diff) // (len(rows) + 2) - dropped} base samples.)",
+                "",
+            ]
         with style():
             fig = sensitivity_figure(rows, metric, title=f"{metric}: web − hub-and-spokes")
             if fig is not None:

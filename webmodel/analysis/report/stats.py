@@ -598,10 +598,25 @@ def _indices(
     kind: str, names: list[str], unit: np.ndarray, y: np.ndarray, design: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """SALib's Sobol' (S1, ST) or Morris (mu*, sigma) indices of y over the unit samples, one
-    row per factor; none if y has a gap or does not vary (SALib needs every sample)."""
+    row per factor; none if y does not vary.
+
+    SALib needs every sample. A Sobol' design is a run of blocks, one per base sample (A, B and
+    each A_B^i row); a block with a gap (a failed run) is dropped whole, which leaves a valid
+    design of fewer base samples, and each row says how many were dropped (``dropped_base``).
+    A Morris design with a gap gets no indices."""
     if kind not in ("sobol", "morris") or len(y) != len(unit):
         return []
-    if np.isnan(y).any() or np.ptp(y) == 0:
+    dropped = 0
+    if kind == "sobol" and np.isnan(y).any():
+        block = len(names) * (2 if design.get("second_order") else 1) + 2
+        if len(y) % block:
+            return []
+        gaps = np.isnan(y.reshape(-1, block)).any(axis=1)
+        dropped = int(gaps.sum())
+        y = y.reshape(-1, block)[~gaps].ravel()
+        if len(y) < 2 * block:
+            return []
+    if np.isnan(y).any() or len(y) == 0 or np.ptp(y) == 0:
         return []
     problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
     with warnings.catch_warnings():
@@ -620,8 +635,9 @@ def _indices(
                 problem, unit, y, num_levels=int(design.get("levels", 4)), seed=1
             )
             keys = ("mu_star", "mu_star_conf", "sigma")
+    extra = {"dropped_base": dropped} if kind == "sobol" else {}
     return [
-        {"factor": name, **{key: float(indices[key][j]) for key in keys}}
+        {"factor": name, **{key: float(indices[key][j]) for key in keys}, **extra}
         for j, name in enumerate(names)
     ]
 
