@@ -3,9 +3,9 @@
 # robustness sweeps (experiments/robustness/, into results/robustness/NAME), then the findings
 # tables, figures and checks (`webmodel findings`: robustness table, each state's exposure with
 # its stress test, the 155mm ramp).
-# Measured for the re-run of Dec 2026: 20,908 runs, 65 minutes from first sweep to last table on
-# 2 cores shared with other jobs (two sweeps at a time, --workers 2); per sweep in
-# results/FINDINGS.md, "Regenerate everything".
+# Measured for the re-run of Dec 2026: 46,508 runs, about 15.5 minutes from first sweep to last
+# table on 2 cores (--workers 2, one sweep after another); per sweep in results/FINDINGS.md,
+# "Regenerate everything".
 #
 #   scripts/run-study.sh              finish any sweep not complete (committed ones are kept),
 #                                     then redraw the findings from the results
