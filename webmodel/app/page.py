@@ -109,6 +109,20 @@ class RenderedFrames:
             return self._condition.wait_for(lambda: self.frame >= frame, timeout)
 
 
+def render_batch() -> contextlib.AbstractContextManager[object]:
+    """A context in which state changes render the page once, at its end (call while
+    rendering). Each component that reads a changed value would otherwise start a render of the
+    whole page of its own; a step changes the frame, which the week label and the dashboard read.
+    Reacton batches this way around widget events; its render context is not a documented API,
+    so without one this renders as before."""
+    import reacton.core
+
+    context = reacton.core.get_render_context(required=False)
+    if context is None or not hasattr(context, "__enter__"):
+        return contextlib.nullcontext()
+    return cast(contextlib.AbstractContextManager[object], context)
+
+
 def validate(form: dict[str, str]) -> tuple[Settings | None, int, dict[str, str], Message | None]:
     """The form's settings and their projected links per model (nothing built), or the
     problems to show (per field, and one message)."""
@@ -176,10 +190,14 @@ def Page() -> None:
     errors = solara.use_reactive(cast(dict[str, str], {}))
     initial, _, problem = solara.use_memo(lambda: build_pair(default_form()), [])
     pair = solara.use_reactive(cast("ModelPair | None", initial))
-    frame = solara.use_reactive(0)  # bumped whenever the models change in place
+    # Bumped whenever the models change in place. Page never reads it while rendering, so a
+    # step re-renders only the components that show the week (the week label and the
+    # dashboard read ``frame.value``), not the page and its forms (docs/app.md, "Speed").
+    frame = solara.use_reactive(0)
     message = solara.use_reactive(cast(Message | None, problem))
     playing = solara.use_reactive(False)
     rendered = solara.use_memo(RenderedFrames, [])
+    one_render = solara.use_memo(render_batch, [])
 
     # The session's builds: one at a time, in a worker thread (webmodel.app.builds); closing
     # the page (unmounting it) cancels the one under way.
@@ -234,7 +252,8 @@ def Page() -> None:
             logger.exception("stepping failed")
             playing.set(False)
             message.set(("error", f"Stepping failed: {error}"))
-        frame.set(frame.value + 1)
+        with one_render:
+            frame.set(frame.value + 1)
 
     def play_loop() -> None:
         while playing.value and pair.value is not None:
@@ -261,13 +280,15 @@ def Page() -> None:
         hits = ", ".join(
             f"{label}: {hit}" for label, hit in zip(pair.value.labels, injected.hits, strict=True)
         )
-        message.set(("success", f"{disruption_in_words(d)}: scheduled in both models ({hits})."))
-        frame.set(frame.value + 1)
+        scheduled = f"{disruption_in_words(d)}: scheduled in both models ({hits})."
+        with one_render:
+            message.set(("success", scheduled))
+            frame.set(frame.value + 1)
 
     solara.Title("webmodel: hub-and-spokes vs production web")
     with solara.Sidebar():
         if pair.value is not None:
-            RunControls(pair.value, frame.value, playing, step, rebuild)
+            RunControls(pair.value, frame, playing, step, rebuild)
             DisruptionControls(pair.value, inject, message)
         SettingsForm(form, errors, message, rebuild)
     with solara.Column(classes=["webmodel-main"]):
@@ -275,7 +296,7 @@ def Page() -> None:
         if building.value is not None:
             BuildProgress(building.value, cancel_build)
         if pair.value is not None:
-            Dashboard(pair.value, frame.value, rendered)
+            Dashboard(pair.value, frame, rendered)
             ExposurePanel(pair.value)
 
 
@@ -288,14 +309,14 @@ page = Page  # `solara run webmodel.app` looks for Page; Mesa's examples call it
 @solara.component
 def RunControls(
     pair: ModelPair,
-    frame: int,
+    frame: solara.Reactive[int],
     playing: solara.Reactive[bool],
     step: Callable[[int], None],
     rebuild: Callable[[], None],
 ) -> None:
     """Step, play / pause and reset; the week both models are at."""
     with solara.Card("Run", margin=0, classes=["webmodel-run"]):
-        solara.Text(f"week {pair.week} of {pair.horizon}", classes=["webmodel-week"])
+        WeekLabel(pair, frame)
         with solara.Row(gap="4px", style={"flex-wrap": "wrap"}):
             solara.Button("Step", on_click=lambda: step(1), disabled=playing.value, color="primary")
             solara.Button("+10 weeks", on_click=lambda: step(10), disabled=playing.value)
@@ -304,6 +325,13 @@ def RunControls(
                 on_click=lambda: playing.set(not playing.value),
             )
             solara.Button("Reset", on_click=rebuild, outlined=True)
+
+
+@solara.component
+def WeekLabel(pair: ModelPair, frame: solara.Reactive[int]) -> None:
+    """The week both models are at; re-rendered alone when the week advances."""
+    frame.value  # noqa: B018 (reading it subscribes this component to the frame)
+    solara.Text(f"week {pair.week} of {pair.horizon}", classes=["webmodel-week"])
 
 
 @solara.component
@@ -578,9 +606,11 @@ def BuildProgress(text: str, cancel: Callable[[], None]) -> None:
 
 
 @solara.component
-def Dashboard(pair: ModelPair, frame: int, rendered: RenderedFrames) -> None:
-    """Cards, networks and charts for the current week (``frame`` changes when the models do;
-    ``rendered`` hears when a frame is on the page, for the play loop)."""
+def Dashboard(pair: ModelPair, frame_value: solara.Reactive[int], rendered: RenderedFrames) -> None:
+    """Cards, networks and charts for the current week (``frame_value`` changes when the
+    models do; this component reads it, Page does not, so a step re-renders this and the week
+    label, not the page; ``rendered`` hears when a frame is on the page, for the play loop)."""
+    frame = frame_value.value
     solara.use_effect(lambda: rendered.mark(frame), [frame])
     drawn = [model.network.n_firms <= FIRM_VIEW_MAX for model in pair.models]
 
