@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from webmodel.core.model import CoalitionModel
+from webmodel.core.model import CoalitionModel, load_kernels
 from webmodel.core.recorder import VARIABLES
 
 DEFAULT_SIZES = ((200, 200), (2000, 200), (10000, 500))
@@ -222,9 +222,7 @@ def run_bench(
 ) -> list[BenchRow]:
     rows = []
     rate = None
-    # The engine's compiled kernels load (or compile) on their first call in a process: not
-    # the first size's cost.
-    CoalitionModel(firms=30, steps=2, rng=seed).run()
+    load_kernels()  # not the first size's cost
     for firms, steps in sizes:
         row, seen = bench_size(firms, steps, seed, max_reference_s, rate, disruptions)
         rate = seen or rate

@@ -187,7 +187,7 @@ def build_plan(experiment: Experiment, probe: bool = True, allow_large: bool = F
     (:mod:`webmodel.coalition.budget`) before anything is drawn or built; ``allow_large``
     lifts the budget."""
     from webmodel.core.metrics import compute_metrics
-    from webmodel.core.model import CoalitionModel
+    from webmodel.core.model import CoalitionModel, load_kernels
     from webmodel.io.output import series_table, totals
 
     problems: list[str] = []
@@ -226,9 +226,7 @@ def build_plan(experiment: Experiment, probe: bool = True, allow_large: bool = F
     series_names: list[str] = []
     caught_warnings: list[str] = []
     first = plan.run(0)
-    # The engine's compiled kernels load (or compile) on their first call in a process; that
-    # is not a run's cost, and timing the probe with it made a 0.02 s run look like 3 s.
-    CoalitionModel(firms=30, steps=2, rng=first.seed).run()
+    load_kernels()  # not a run's cost: timed with the probe, a 0.02 s run looked like 3 s
     # Cached: the probes' wirings are the first runs' too, if those run in this process.
     with caching():
         for index, (where, params) in enumerate(_probe_points(experiment, first.params)):
