@@ -6,6 +6,7 @@ import errno
 import functools
 import hashlib
 import json
+import math
 import os
 import tempfile
 from dataclasses import asdict
@@ -191,6 +192,17 @@ def end_item_balance(model: CoalitionModel) -> dict[str, dict[str, float]]:
             "in_transit_end": float(transit[-1, p]),
         }
     return out
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` (nested dicts, lists) with NaN and infinities as None: JSON has no NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def rounded(value: Any, digits: int = 12) -> Any:

@@ -8,15 +8,13 @@ cases (density); each limit carries its quasi-p-value.
 from __future__ import annotations
 
 import json
-import math
 import textwrap
 from pathlib import Path
-from typing import Any
 
 from webmodel.analysis.discovery.prim import Box, Discovery, Limit
 from webmodel.analysis.palette import DOWN, END_ITEM_COLOURS, WEB
 from webmodel.coalition.parameters import SPECS
-from webmodel.io.output import git_commit, package_version, write_text_atomic
+from webmodel.io.output import json_safe, provenance, write_text_atomic
 
 
 def _number(value: float, integer: bool) -> str:
@@ -140,17 +138,15 @@ def discovery_markdown(found: Discovery, heading: str = "#", figures: str = "") 
     return "\n".join(lines)
 
 
-def _figures(found: Discovery, out: Path, formats: tuple[str, ...]) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _figures(found: Discovery, out: Path, formats: tuple[str, ...]) -> None:
+    # Plain Figures, no pyplot: choosing a backend here would change a notebook's or the app's.
+    from matplotlib.figure import Figure
 
     from webmodel.analysis.report.figures import save, style
 
-    paths = []
     with style():
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig = Figure(figsize=(6, 4))
+        ax = fig.subplots()
         for box in found.boxes:
             t = box.trajectory
             ax.plot(t["coverage"], t["density"], "-", color="#BBBBBB", lw=0.8, zorder=1)
@@ -173,11 +169,11 @@ def _figures(found: Discovery, out: Path, formats: tuple[str, ...]) -> list[Path
         ax.set_ylim(0, 1.02)
         if found.boxes:
             ax.legend(fontsize=7, loc="lower left")
-        paths += save(fig, out, "trajectory", formats)
-        plt.close(fig)
+        save(fig, out, "trajectory", formats)
 
         rows = [(box, limit) for box in found.boxes for limit in box.limits]
-        fig, ax = plt.subplots(figsize=(4.5, 0.6 + 0.5 * max(len(rows), 1)))
+        fig = Figure(figsize=(4.5, 0.6 + 0.5 * max(len(rows), 1)))
+        ax = fig.subplots()
         for y, (_box, limit) in enumerate(reversed(rows)):
             if limit.categorical:
                 share = len(limit.levels) / max(len(limit.all_levels), 1)
@@ -194,20 +190,7 @@ def _figures(found: Discovery, out: Path, formats: tuple[str, ...]) -> list[Path
         ax.set_xlim(0, 1)
         ax.set_xlabel("share of the factor's sampled range (categories: of its levels)")
         ax.set_title("Box limits", fontsize=9)
-        paths += save(fig, out, "boxes", formats)
-        plt.close(fig)
-    return paths
-
-
-def _clean(value: Any) -> Any:
-    """JSON without NaN (null instead)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
+        save(fig, out, "boxes", formats)
 
 
 def write_discovery(
@@ -218,11 +201,10 @@ def write_discovery(
     out.mkdir(parents=True, exist_ok=True)
     data = {
         **found.as_dict(),
-        "webmodel_version": package_version(),
-        "git_commit": git_commit() or "unknown",
+        **provenance(table="scenario discovery"),
         "seconds": round(found.seconds, 3),
     }
-    write_text_atomic(out / "discovery.json", json.dumps(_clean(data), indent=2) + "\n")
+    write_text_atomic(out / "discovery.json", json.dumps(json_safe(data), indent=2) + "\n")
     _figures(found, out, formats)
     path = out / "discovery.md"
     write_text_atomic(path, discovery_markdown(found))

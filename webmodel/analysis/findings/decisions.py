@@ -14,6 +14,7 @@ the comparisons they compute.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -115,6 +116,8 @@ def what_to_buy(results: Path, out: Path) -> str:
     """The robust-portfolio section, from ``results/robust/front.parquet``."""
     import pyarrow.parquet as pq
 
+    from webmodel.analysis.robust.write import PICK
+
     folder = results / "robust"
     path = folder / "front.parquet"
     if not path.is_file():
@@ -122,6 +125,7 @@ def what_to_buy(results: Path, out: Path) -> str:
             "## What to buy\n\nNo results: run `uv run webmodel robust experiments/robust.toml`.\n"
         )
     table = pq.read_table(path)
+    settings = json.loads(table.schema.metadata[b"settings"])
     front = table.to_pandas()
     qname = next(c for c in front.columns if c.startswith("q") and c[1:3].isdigit())
     front = front.rename(columns={qname: "q"})
@@ -131,23 +135,22 @@ def what_to_buy(results: Path, out: Path) -> str:
         "## What to buy",
         "",
         f"The robust search (`webmodel robust experiments/robust.toml`): for each wiring, the "
-        f"Pareto front of portfolio cost ($M, illustrative) against `{qname}` (the 90th "
-        "percentile of loss area over the sampled futures; smaller is better). The full "
-        "summary, with regrets and the search's speed: [../robust/robust.md](../robust/robust.md)"
-        " (figure: `results/robust/front.svg`).",
+        f"Pareto front of portfolio cost ($M, illustrative) against `{qname}` (the "
+        f"{settings['quantile']:.0%} quantile of {settings['outcome']} over the sampled futures; "
+        "smaller is better). The full summary, with regrets and the search's speed: "
+        "[../robust/robust.md](../robust/robust.md) (figure: `results/robust/front.svg`).",
         "",
     ]
     picks = {}
     for wiring, rows in front.groupby("wiring", sort=False):
         rows = rows.sort_values("cost")
         best = float(rows["q"].min())
-        bound = best * 1.1 if best > 0 else best
-        pick = rows[rows["q"] <= bound].iloc[0]
+        pick = rows[rows[PICK]].iloc[0]  # as the search chose it (robust.md names the same)
         picks[wiring] = pick
         lines += [f"### {wiring}", "", *_levers_table(rows, levers, qname), ""]
         lines.append(
-            f"Cheapest within 10 % of the best robustness ({best:.3f}): ${pick['cost']:,.0f}M, "
-            f"{qname} {pick['q']:.3f}: "
+            f"Cheapest within {settings['within']:.0%} of the best robustness ({best:.3f}): "
+            f"${pick['cost']:,.0f}M, {qname} {pick['q']:.3f}: "
             + ", ".join(f"{n} = {_show(pick[f'lever_{n}'])}" for n in levers)
             + "."
         )

@@ -8,8 +8,8 @@ the cheapest portfolio within ``within`` of the best robustness and says what th
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +18,17 @@ import pyarrow as pa
 
 from webmodel.analysis.palette import HUB, WEB
 from webmodel.analysis.robust.search import Evaluation, RobustResult
-from webmodel.io.output import provenance, write_parquet_atomic, write_text_atomic
+from webmodel.io.output import json_safe, provenance, write_parquet_atomic, write_text_atomic
 
 COLOURS = {"hub-and-spokes": HUB, "production-web": WEB}
+PICK = "cheapest_within"  # front.parquet: the cheapest portfolio within `within` of the best
 
 
 def _table(result: RobustResult, rows: list[Evaluation]) -> pa.Table:
     q = result.settings.quantile
     names = [f.name for f in result.levers]
     cost_names = sorted({k for e in rows for k in e.breakdown})
+    picks = [result.cheapest_within(w) for w in result.wirings]
     columns: dict[str, list[Any]] = {
         "wiring": [e.wiring for e in rows],
         "generation": [e.generation for e in rows],
@@ -36,6 +38,7 @@ def _table(result: RobustResult, rows: list[Evaluation]) -> pa.Table:
         "max_regret": [e.max_regret for e in rows],
         "max_regret_any_wiring": [e.max_regret_any for e in rows],
         "runs_failed": [e.failed for e in rows],
+        PICK: [any(e is p for p in picks) for e in rows],
     }
     for name in names:
         values = [e.levers[name] for e in rows]
@@ -55,18 +58,12 @@ def _meta(result: RobustResult) -> dict[str, str]:
         experiment_sha256=result.experiment.sha256,
         experiment_toml=result.experiment.text,
         root_seed=str(result.experiment.root_seed),
-        settings=dataclass_dict(s),
+        settings=dataclasses.asdict(s),
         futures=result.futures,
         optimiser="NSGA-II (platypus-opt), unit-cube encoding of the levers",
         robustness=f"quantile {s.quantile} of {s.outcome} over futures (smaller is better)",
         cost_units="$M, one-off, ILLUSTRATIVE defaults unless the scenario's [costs] says more",
     )
-
-
-def dataclass_dict(obj: Any) -> dict[str, Any]:
-    import dataclasses
-
-    return dataclasses.asdict(obj)
 
 
 def _words(levers: dict[str, Any]) -> str:
@@ -144,7 +141,8 @@ def robust_markdown(result: RobustResult, heading: str = "#", figure: str | None
         "Limits: the costs are illustrative (docs/sources.md, \"Lever costs\"); the futures are "
         "the model's sampled uncertainties, not the world's; a front from a small search is an "
         "estimate of the true front (more generations may find cheaper or more robust "
-        "portfolios); 'within 10 %' is relative to the best robustness found.",
+        "portfolios); "
+        f"'within {result.settings.within:.0%}' is relative to the best robustness found.",
         "",
     ]  # fmt: skip
     return "\n".join(lines)
@@ -159,16 +157,15 @@ def _unpriced(result: RobustResult) -> tuple[str, ...]:
 
 
 def _figure(result: RobustResult, out: Path, formats: tuple[str, ...]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # Plain Figures, no pyplot: choosing a backend here would change a notebook's or the app's.
+    from matplotlib.figure import Figure
 
     from webmodel.analysis.report.figures import save, style
 
     q = result.settings.quantile
     with style():
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig = Figure(figsize=(6, 4))
+        ax = fig.subplots()
         for wiring in result.wirings:
             colour = COLOURS.get(wiring, "#666666")
             every = result.of(wiring)
@@ -187,11 +184,6 @@ def _figure(result: RobustResult, out: Path, formats: tuple[str, ...]) -> None:
                      f"{result.settings.within:.0%} of the best)", fontsize=9)  # fmt: skip
         ax.legend(fontsize=8)
         save(fig, out, "front", formats)
-        plt.close(fig)
-
-
-def _finite(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def _earlier_timing(out: Path) -> dict[str, Any] | None:
@@ -234,7 +226,7 @@ def write_robust(
     }  # fmt: skip
     write_text_atomic(
         out / "timing.json",
-        json.dumps({k: _finite(v) for k, v in timing.items()}, indent=2) + "\n",
+        json.dumps(json_safe(timing), indent=2) + "\n",
     )
     path = out / "robust.md"
     write_text_atomic(path, robust_markdown(result))
