@@ -131,6 +131,7 @@ def test_sobol_indices_drop_a_base_sample_with_a_failed_run():
     y[7 * 5 + 2] = np.nan  # one run of base sample 7 failed (blocks of 3 + 2 rows)
     rows = {r["factor"]: r for r in _indices("sobol", names, unit, y, {})}
     assert rows["x0"]["dropped_base"] == 1 and whole["x0"]["dropped_base"] == 0
+    assert rows["x0"]["base"] == 1023 and whole["x0"]["base"] == 1024
     assert rows["x0"]["S1"] == pytest.approx(0.2, abs=0.05)
     assert rows["x1"]["S1"] == pytest.approx(0.8, abs=0.05)
     assert abs(rows["x2"]["ST"]) < 0.02

@@ -679,7 +679,7 @@ def sensitivity_section(runs: LabelledRuns, figures: Path) -> str:
             out += [
                 f"({failed} runs failed (see the runs table's `error`), so the indices drop "
                 f"{dropped} base sample(s) whole: they rest on the other "
-                f"{len(diff) // (len(rows) + 2) - dropped} base samples.)",
+                f"{rows[0]['base']} base samples.)",
                 "",
             ]
         with style():

@@ -602,13 +602,14 @@ def _indices(
 
     SALib needs every sample. A Sobol' design is a run of blocks, one per base sample (A, B and
     each A_B^i row); a block with a gap (a failed run) is dropped whole, which leaves a valid
-    design of fewer base samples, and each row says how many were dropped (``dropped_base``).
+    design of fewer base samples, and each row says how many were dropped and kept
+    (``dropped_base``, ``base``).
     A Morris design with a gap gets no indices."""
     if kind not in ("sobol", "morris") or len(y) != len(unit):
         return []
     dropped = 0
+    block = len(names) * (2 if design.get("second_order") else 1) + 2
     if kind == "sobol" and np.isnan(y).any():
-        block = len(names) * (2 if design.get("second_order") else 1) + 2
         if len(y) % block:
             return []
         gaps = np.isnan(y.reshape(-1, block)).any(axis=1)
@@ -635,7 +636,7 @@ def _indices(
                 problem, unit, y, num_levels=int(design.get("levels", 4)), seed=1
             )
             keys = ("mu_star", "mu_star_conf", "sigma")
-    extra = {"dropped_base": dropped} if kind == "sobol" else {}
+    extra = {"dropped_base": dropped, "base": len(y) // block} if kind == "sobol" else {}
     return [
         {"factor": name, **{key: float(indices[key][j]) for key in keys}, **extra}
         for j, name in enumerate(names)
