@@ -239,10 +239,6 @@ class NetworkView:
         closed = (link_openness(model) < 1.0) & active
         return active, availability, closed
 
-    def update(self) -> None:
-        """Recolour for the model's current week: firms down, links closed."""
-        self._draw(*self._observe())
-
     def _draw(self, active: np.ndarray, availability: np.ndarray, closed: np.ndarray) -> None:
         model = self.model
         if self.wiring != (model.network.n_links, hash(active.tobytes())):
@@ -261,12 +257,12 @@ class NetworkView:
         self.closed.set_linewidth(0.8 if n_closed < 300 else 0.4)
         self.closed.set_alpha(0.8 if n_closed < 300 else 0.45)
 
-    def status_line(self) -> str:
+    def status_line(self, observed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> str:
         """The week and counts, shown beside the picture (not in it, so that a week in which
-        nothing drawn changes re-uses the picture)."""
+        nothing drawn changes re-uses the picture). ``observed``: what :meth:`frame` saw."""
         model = self.model
         net = model.network
-        active, availability, closed = self._observe()
+        active, availability, closed = observed or self._observe()
         status = f"week {model.week} · {net.n_firms} firms, {int(active.sum())} links"
         if net.n_links > self.initial_links:
             status += f" · {net.n_links - self.initial_links} re-sourced"
@@ -279,8 +275,13 @@ class NetworkView:
     def png(self) -> bytes:
         """The current picture as PNG bytes: drawn and encoded only when something it shows
         (the links in use, a firm's availability, a closed link) changed since the last one."""
+        return self.frame()[0]
+
+    def frame(self) -> tuple[bytes, str]:
+        """The picture and its status line, from one look at the model."""
         with self._lock:
-            active, availability, closed = self._observe()
+            observed = self._observe()
+            active, availability, closed = observed
             shown = (
                 self.model.network.n_links,
                 active.tobytes(),
@@ -293,7 +294,7 @@ class NetworkView:
                 self._png = self.blit.png("static", artists)
                 self._shown = shown
                 self.encoded += 1
-            return self._png
+            return self._png, self.status_line(observed)
 
 
 def link_openness(model: CoalitionModel) -> np.ndarray:

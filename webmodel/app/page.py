@@ -710,7 +710,7 @@ def NetworkImage(pair: ModelPair, view: NetworkView, frame: int) -> None:
 
     def draw() -> tuple[bytes, str]:
         with pair.lock:
-            return view.png(), view.status_line()
+            return view.frame()
 
     image, status = solara.use_memo(draw, [view, frame])
     solara.Text(status, classes=["webmodel-network-status"], style={"font-size": "85%"})
