@@ -136,7 +136,8 @@ def what_to_buy(results: Path, out: Path) -> str:
         "",
         f"The robust search (`webmodel robust experiments/robust.toml`): for each wiring, the "
         f"Pareto front of portfolio cost ($M, illustrative) against `{qname}` (the "
-        f"{settings['quantile']:.0%} quantile of {settings['outcome']} over the sampled futures; "
+        f"{settings['quantile'] * 100:g}th percentile of {settings['outcome'].replace('_', ' ')} "
+        "over the sampled futures; "
         "smaller is better). The full summary, with regrets and the search's speed: "
         "[../robust/robust.md](../robust/robust.md) (figure: `results/robust/front.svg`).",
         "",
@@ -149,7 +150,7 @@ def what_to_buy(results: Path, out: Path) -> str:
         picks[wiring] = pick
         lines += [f"### {wiring}", "", *_levers_table(rows, levers, qname), ""]
         lines.append(
-            f"Cheapest within {settings['within']:.0%} of the best robustness ({best:.3f}): "
+            f"Cheapest within {settings['within'] * 100:g} % of the best robustness ({best:.3f}): "
             f"${pick['cost']:,.0f}M, {qname} {pick['q']:.3f}: "
             + ", ".join(f"{n} = {_show(pick[f'lever_{n}'])}" for n in levers)
             + "."
