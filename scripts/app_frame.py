@@ -99,15 +99,15 @@ def page_frames(firms: int | None) -> dict[str, list[float]]:
         _click(rc, "Step")
     _click(rc, "Cut off state")  # the state chosen first is Korea (the second listed)
     encoded = [0]
-    real_png = network_view.NetworkView.png
+    real_frame = network_view.NetworkView.frame
 
-    def counted(view: NetworkView) -> bytes:
-        before = getattr(view, "encoded", None)  # (None: a version that encodes every frame)
-        image = real_png(view)
-        encoded[0] += 1 if before is None else view.encoded - before
-        return image
+    def counted(view: NetworkView) -> tuple[bytes, str]:
+        before = view.encoded
+        shown = real_frame(view)
+        encoded[0] += view.encoded - before
+        return shown
 
-    network_view.NetworkView.png = counted  # type: ignore[method-assign]
+    network_view.NetworkView.frame = counted  # type: ignore[method-assign]
     times: dict[str, list[float]] = {"unchanged": [], "changed": [], "all": [], "wall": []}
     try:
         for _ in range(WEEKS):
@@ -120,7 +120,7 @@ def page_frames(firms: int | None) -> dict[str, list[float]]:
             times["all"].append(cpu_end - cpu)
             times["wall"].append(wall_end - wall)
     finally:
-        network_view.NetworkView.png = real_png  # type: ignore[method-assign]
+        network_view.NetworkView.frame = real_frame  # type: ignore[method-assign]
     rc.close()
     return times
 

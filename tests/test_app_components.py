@@ -16,7 +16,9 @@ import ipyvuetify as v
 import numpy as np
 import pytest
 import solara
+from matplotlib.colors import to_rgb
 
+from webmodel.analysis.palette import DOWN
 from webmodel.app import assets, upload
 from webmodel.app.charts import ComparisonCharts, nice_ceiling
 from webmodel.app.export import figure_bytes, series_csv, series_parquet, to_toml, view_toml
@@ -186,15 +188,20 @@ def test_network_view_marks_disrupted_firms_and_closed_links() -> None:
     view = NetworkView(pair.models[0], layouts[0], pair.labels[0])
     before = view.png()
     assert before.startswith(PNG)
-    assert len(view.crosses.get_offsets()) == 0
+    red = np.array(to_rgb(DOWN)) * 255
+
+    def reddish(pixels: np.ndarray) -> int:
+        return int((np.abs(pixels.astype(float) - red).max(axis=2) < 40).sum())
+
+    quiet = reddish(view.pixels(view._observe()))
     pair.inject("assembly", "USA", duration=4)
     pair.inject("state", "KOR", duration=4)
     pair.step(2)
     after = view.png()
     assert after != before
     down = int((pair.models[0].engine.availability < 1).sum())
-    assert down > 0 and len(view.crosses.get_offsets()) == down
-    assert len(view.closed.get_segments()) > 0
+    assert down > 0 and len(view.closed.get_segments()) > 0
+    assert reddish(view.pixels(view._observe())) > quiet + 50  # red edges, crosses, closed links
     assert "firms down" in view.status_line() and "links closed" in view.status_line()
 
 
@@ -213,6 +220,38 @@ def test_a_picture_is_encoded_only_when_something_it_shows_changed() -> None:
     assert view.png() is shocked and view.encoded == 2
     pair.step(3)  # Korea's links open again
     assert view.png() != shocked and view.encoded == 3
+
+
+@pytest.mark.parametrize("firms", [None, 1000])
+def test_firm_picture_is_the_one_matplotlib_draws(firms: int | None) -> None:
+    """The weekly picture composites firms rasterised once (network_view.FirmLayers); its
+    spec is matplotlib drawing every marker: the same to 3 levels of 255 in every pixel, with
+    firms fully up, down, recovering (availability between 0 and 1) and overlapping."""
+    pair = ModelPair(Settings(firms=firms, steps=40))
+    layouts = shared_layouts([m.network for m in pair.models], pair.models[0].bom)
+    labels = pair.labels
+    views = [NetworkView(*parts) for parts in zip(pair.models, layouts, labels, strict=True)]
+
+    def worst() -> int:
+        gaps = []
+        for view in views:
+            fast = view.pixels(view._observe()).astype(int)
+            gaps.append(int(np.abs(fast - view.matplotlib_pixels().astype(int)).max()))
+        return max(gaps)
+
+    assert worst() <= 3
+    pair.step(5)
+    pair.inject("assembly", "USA", 6, 4)
+    pair.inject("random", "0.3", 8, 6)
+    pair.inject("state", "KOR", 10)
+    pair.step(4)
+    availability = np.asarray(pair.models[0].engine.availability)
+    assert (availability == 0).any() and (availability == 1).any()
+    assert worst() <= 3
+    pair.step(9)  # recovering: availabilities between 0 and 1
+    availability = np.asarray(pair.models[0].engine.availability)
+    assert ((availability > 0) & (availability < 1)).any()
+    assert worst() <= 3
 
 
 def test_fast_png_encoder_round_trips() -> None:

@@ -8,6 +8,7 @@ import numpy as np
 import solara
 
 from webmodel.app.fleet_view import FleetPanel, fleet_availability, fleet_card_values, fleet_png
+from webmodel.app.live import Weekly
 from webmodel.app.pair import ModelPair, Settings
 from webmodel.core.services import service_metrics
 
@@ -26,7 +27,7 @@ def test_fleet_view_follows_a_yard_outage():
         assert np.isclose(series[0], metrics["fleet_availability_baseline"])
     assert fleet_png(pair.models, pair.labels, pair.horizon).startswith(b"\x89PNG")
 
-    _, rc = solara.render(FleetPanel(pair, pair.week), handle_error=False)
+    _, rc = solara.render(FleetPanel(pair, Weekly(), pair.week > 0), handle_error=False)
     texts = [str(w.children[0]) for w in rc.find(v.Html, class_="webmodel-fleet-value").widgets]
     assert len(texts) == 2 and all("ship_repair" in t and "available" in t for t in texts)
 
@@ -35,5 +36,5 @@ def test_no_fleet_panel_without_services():
     pair = ModelPair(Settings(steps=10))
     pair.step(1)
     assert fleet_card_values(pair.models[0]) == {}
-    _, rc = solara.render(FleetPanel(pair, pair.week), handle_error=False)
+    _, rc = solara.render(FleetPanel(pair, Weekly(), pair.week > 0), handle_error=False)
     assert not rc.find(v.Html, class_="webmodel-fleet-value").widgets

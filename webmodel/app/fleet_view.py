@@ -8,7 +8,7 @@ without services. The numbers are those of ``webmodel.core.services.service_metr
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import solara
@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from webmodel.app.charts import ITEM_STYLES, MODEL_COLOURS
+from webmodel.app.live import Weekly, live_image, live_text
 from webmodel.app.pair import ModelPair
 from webmodel.core.model import CoalitionModel
 from webmodel.core.services import ServiceSlots
@@ -86,30 +87,40 @@ def fleet_png(models: Sequence[CoalitionModel], labels: Sequence[str], horizon: 
 
 
 @solara.component
-def FleetPanel(pair: ModelPair, frame: int) -> None:
-    """The card and chart of fleet availability; nothing for a scenario without services."""
+def FleetPanel(pair: ModelPair, weekly: Weekly, started: bool) -> None:
+    """The card and chart of fleet availability, kept current by ``weekly``; nothing for a
+    scenario without services. ``started``: past week 0 (the card lists items from week 1)."""
+    if not ServiceSlots.of(pair.models[0].network).any:
+        return
 
-    def draw() -> tuple[list[dict[str, dict[str, float]]], bytes | None]:
-        if not ServiceSlots.of(pair.models[0].network).any:
-            return [], None
+    def draw() -> tuple[list[dict[str, dict[str, float]]], bytes]:
         with pair.lock:
             cards = [fleet_card_values(model) for model in pair.models]
             return cards, fleet_png(pair.models, pair.labels, pair.horizon)
 
-    cards, image = solara.use_memo(draw, [pair, frame])
-    if image is None:  # a scenario without services
-        return
+    def fleet() -> tuple[list[dict[str, dict[str, float]]], bytes]:
+        return weekly.shared(pair, "fleet", draw)
+
+    def line(k: int, item: str) -> Callable[[], str]:
+        def text() -> str:
+            v = fleet()[0][k].get(item)
+            if v is None:
+                return f"{item}: –"
+            return (
+                f"{item}: {100 * v['now']:.1f} % available "
+                f"(lowest {100 * v['lowest']:.1f} %), {v['waiting']:.1f} ships waiting"
+            )
+
+        return text
+
+    cards, _ = fleet()
     with solara.Columns([1, 1]):
         with solara.Card("Fleet availability (MRO)", margin=0, classes=["webmodel-fleet-card"]):
             for k, (label, values) in enumerate(zip(pair.labels, cards, strict=True)):
                 colour = MODEL_COLOURS[k % len(MODEL_COLOURS)]
                 solara.Text(label, style={"font-weight": "bold", "color": colour})
-                for item, v in values.items():
-                    solara.Text(
-                        f"{item}: {100 * v['now']:.1f} % available "
-                        f"(lowest {100 * v['lowest']:.1f} %), {v['waiting']:.1f} ships waiting",
-                        classes=["webmodel-fleet-value"],
-                    )
+                for item in values:
+                    live_text(weekly, line(k, item), classes=["webmodel-fleet-value"])
                 if not values:
                     solara.Text("–")
-        solara.Image(image, width="100%", classes=["webmodel-chart-fleet"])
+        live_image(weekly, lambda: fleet()[1], classes=["webmodel-chart-fleet"])

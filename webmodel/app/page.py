@@ -41,6 +41,7 @@ from webmodel.app.export import figure_bytes, series_csv, series_parquet, view_t
 from webmodel.app.exposure_view import ExposurePanel
 from webmodel.app.fleet_view import FleetPanel
 from webmodel.app.flow_view import flow_spec
+from webmodel.app.live import Weekly, live_image, live_text, use_weekly
 from webmodel.app.network_view import NetworkView, shared_layouts
 from webmodel.app.pair import (
     MAX_UPLOAD_BYTES,
@@ -87,40 +88,38 @@ def format_metric(name: str, value: Any, shocked: bool) -> str:
     return f"{value:.3g}"
 
 
-class RenderedFrames:
-    """Which frame the page last finished drawing, so the play loop can wait for it.
+Shape = tuple[bool, int]  # what decides the page's layout: (past week 0, shocks listed)
 
-    Without this the play thread would change the models faster than a render of the page
-    completes (a render takes longer at 1,000 firms), and a render started by a click in
-    another thread would never settle (Solara gives up with "Too many renders").
+
+def page_shape(pair: ModelPair | None) -> Shape | None:
+    """What the page's layout depends on, beyond the pair itself: the difference card and the
+    fleet card appear after week 0, the list of shocks grows with each one injected. Any other
+    change shows through the widgets' weekly updates (webmodel.app.live), not a render."""
+    if pair is None:
+        return None
+    return pair.week > 0, len(pair.models[0].disruptions)
+
+
+class RenderedShapes:
+    """Which page shape the page last finished rendering, so the play loop can wait for it.
+
+    Without this the play thread could change the models again while a render of a new shape
+    it started is still under way, and a render started by a click in another thread would never
+    settle (Solara gives up with "Too many renders").
     """
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
-        self.frame = -1
+        self.shape: Shape | None = None
 
-    def mark(self, frame: int) -> None:
+    def mark(self, shape: Shape | None) -> None:
         with self._condition:
-            self.frame = max(self.frame, frame)
+            self.shape = shape
             self._condition.notify_all()
 
-    def wait_for(self, frame: int, timeout: float = 10.0) -> bool:
+    def wait_for(self, shape: Shape | None, timeout: float = 10.0) -> bool:
         with self._condition:
-            return self._condition.wait_for(lambda: self.frame >= frame, timeout)
-
-
-def render_batch() -> contextlib.AbstractContextManager[object]:
-    """A context in which state changes render the page once, at its end (call while
-    rendering). Each component that reads a changed value would otherwise start a render of the
-    whole page of its own; a step changes the frame, which the week label and the dashboard read.
-    Reacton batches this way around widget events; its render context is not a documented API,
-    so without one this renders as before."""
-    import reacton.core
-
-    context = reacton.core.get_render_context(required=False)
-    if context is None or not hasattr(context, "__enter__"):
-        return contextlib.nullcontext()
-    return cast(contextlib.AbstractContextManager[object], context)
+            return self._condition.wait_for(lambda: self.shape == shape, timeout)
 
 
 def validate(form: dict[str, str]) -> tuple[Settings | None, int, dict[str, str], Message | None]:
@@ -190,14 +189,14 @@ def Page() -> None:
     errors = solara.use_reactive(cast(dict[str, str], {}))
     initial, _, problem = solara.use_memo(lambda: build_pair(default_form()), [])
     pair = solara.use_reactive(cast("ModelPair | None", initial))
-    # Bumped whenever the models change in place. Page never reads it while rendering, so a
-    # step re-renders only the components that show the week (the week label and the
-    # dashboard read ``frame.value``), not the page and its forms (docs/app.md, "Speed").
-    frame = solara.use_reactive(0)
+    # A step or a shock changes the models in place: ``weekly`` sets the widgets that show
+    # them, with no render (webmodel.app.live); the page renders again only when its shape
+    # changes. Page never reads ``shape`` while rendering; the dashboard does (docs/app.md).
+    weekly = solara.use_memo(Weekly, [])
+    shape = solara.use_reactive(page_shape(initial))
     message = solara.use_reactive(cast(Message | None, problem))
     playing = solara.use_reactive(False)
-    rendered = solara.use_memo(RenderedFrames, [])
-    one_render = solara.use_memo(render_batch, [])
+    rendered = solara.use_memo(RenderedShapes, [])
 
     # The session's builds: one at a time, in a worker thread (webmodel.app.builds); closing
     # the page (unmounting it) cancels the one under way.
@@ -218,7 +217,7 @@ def Page() -> None:
                 message.set(problem)
                 return
             pair.set(new)
-            frame.set(frame.value + 1)
+            shape.set(page_shape(new))
             labels, seed = new.labels, new.settings.seed
             message.set(("success", f"Built {labels[0]} and {labels[1]} (seed {seed})."))
 
@@ -243,6 +242,13 @@ def Page() -> None:
             building.set(None)
             message.set(("info", "Build cancelled; the models shown are kept."))
 
+    def show_change() -> None:
+        """The models changed in place: update what shows them; render if the shape changed."""
+        if pair.value is None:
+            return
+        weekly.publish(pair.value.lock)
+        shape.set(page_shape(pair.value))  # (no render when it is the same)
+
     def step(weeks: int) -> None:
         if pair.value is None:
             return
@@ -252,8 +258,7 @@ def Page() -> None:
             logger.exception("stepping failed")
             playing.set(False)
             message.set(("error", f"Stepping failed: {error}"))
-        with one_render:
-            frame.set(frame.value + 1)
+        show_change()
 
     def play_loop() -> None:
         while playing.value and pair.value is not None:
@@ -262,8 +267,8 @@ def Page() -> None:
                 message.set(("info", f"Reached the horizon ({pair.value.horizon} weeks)."))
                 break
             step(1)
-            # One week per drawn frame: wait until the page shows this week before the next.
-            rendered.wait_for(frame.value)
+            # A week whose shape changed is rendered before the next one is stepped.
+            rendered.wait_for(shape.value)
             time.sleep(PLAY_PAUSE_SECONDS)
 
     solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
@@ -280,15 +285,13 @@ def Page() -> None:
         hits = ", ".join(
             f"{label}: {hit}" for label, hit in zip(pair.value.labels, injected.hits, strict=True)
         )
-        scheduled = f"{disruption_in_words(d)}: scheduled in both models ({hits})."
-        with one_render:
-            message.set(("success", scheduled))
-            frame.set(frame.value + 1)
+        message.set(("success", f"{disruption_in_words(d)}: scheduled in both models ({hits})."))
+        show_change()
 
     solara.Title("webmodel: hub-and-spokes vs production web")
     with solara.Sidebar():
         if pair.value is not None:
-            RunControls(pair.value, frame, playing, step, rebuild)
+            RunControls(pair.value, weekly, playing, step, rebuild)
             DisruptionControls(pair.value, inject, message)
         SettingsForm(form, errors, message, rebuild)
     with solara.Column(classes=["webmodel-main"]):
@@ -296,7 +299,7 @@ def Page() -> None:
         if building.value is not None:
             BuildProgress(building.value, cancel_build)
         if pair.value is not None:
-            Dashboard(pair.value, frame, rendered)
+            Dashboard(pair.value, weekly, shape, rendered)
             ExposurePanel(pair.value)
 
 
@@ -309,14 +312,14 @@ page = Page  # `solara run webmodel.app` looks for Page; Mesa's examples call it
 @solara.component
 def RunControls(
     pair: ModelPair,
-    frame: solara.Reactive[int],
+    weekly: Weekly,
     playing: solara.Reactive[bool],
     step: Callable[[int], None],
     rebuild: Callable[[], None],
 ) -> None:
     """Step, play / pause and reset; the week both models are at."""
     with solara.Card("Run", margin=0, classes=["webmodel-run"]):
-        WeekLabel(pair, frame)
+        WeekLabel(pair, weekly)
         with solara.Row(gap="4px", style={"flex-wrap": "wrap"}):
             solara.Button("Step", on_click=lambda: step(1), disabled=playing.value, color="primary")
             solara.Button("+10 weeks", on_click=lambda: step(10), disabled=playing.value)
@@ -328,10 +331,9 @@ def RunControls(
 
 
 @solara.component
-def WeekLabel(pair: ModelPair, frame: solara.Reactive[int]) -> None:
-    """The week both models are at; re-rendered alone when the week advances."""
-    frame.value  # noqa: B018 (reading it subscribes this component to the frame)
-    solara.Text(f"week {pair.week} of {pair.horizon}", classes=["webmodel-week"])
+def WeekLabel(pair: ModelPair, weekly: Weekly) -> None:
+    """The week both models are at."""
+    live_text(weekly, lambda: f"week {pair.week} of {pair.horizon}", classes=["webmodel-week"])
 
 
 @solara.component
@@ -606,12 +608,18 @@ def BuildProgress(text: str, cancel: Callable[[], None]) -> None:
 
 
 @solara.component
-def Dashboard(pair: ModelPair, frame_value: solara.Reactive[int], rendered: RenderedFrames) -> None:
-    """Cards, networks and charts for the current week (``frame_value`` changes when the
-    models do; this component reads it, Page does not, so a step re-renders this and the week
-    label, not the page; ``rendered`` hears when a frame is on the page, for the play loop)."""
-    frame = frame_value.value
-    solara.use_effect(lambda: rendered.mark(frame), [frame])
+def Dashboard(
+    pair: ModelPair,
+    weekly: Weekly,
+    shape: solara.Reactive[Shape | None],
+    rendered: RenderedShapes,
+) -> None:
+    """Cards, networks and charts; each keeps itself current through ``weekly``. This
+    component reads ``shape``, Page does not, so a new shape re-renders the dashboard only;
+    ``rendered`` hears when a shape is on the page, for the play loop."""
+    drawn_shape = shape.value
+    solara.use_effect(lambda: rendered.mark(drawn_shape), [drawn_shape])
+    started, shocks = drawn_shape or (False, 0)
     drawn = [model.network.n_firms <= FIRM_VIEW_MAX for model in pair.models]
 
     def make_views() -> list[NetworkView | None]:
@@ -628,39 +636,52 @@ def Dashboard(pair: ModelPair, frame_value: solara.Reactive[int], rendered: Rend
         ]
 
     views = solara.use_memo(make_views, [pair])
-    metrics = solara.use_memo(pair.metrics, [pair, frame])  # (takes the pair's lock)
     colours = wiring_colours(list(pair.settings.web_ness))
     with solara.Columns([1, 1]):
         for k, (label, model) in enumerate(zip(pair.labels, pair.models, strict=True)):
-            shocked = bool(model.disruptions) or model.surge != 1.0
             with solara.Column():
-                MetricCard(k, label, colours[k], model.week, metrics[k], shocked)
+                MetricCard(pair, weekly, k, label, colours[k])
                 view = views[k]
                 if view is not None:
-                    NetworkImage(pair, view, frame)
+                    NetworkImage(pair, view, weekly)
                 else:
                     solara.Text(
                         f"{model.network.n_firms:,} firms: too many to draw one by one; "
                         "the links between states are below.",
                         style={"font-size": "85%", "color": "#555"},
                     )
-                FlowMatrix(pair, k, frame)
-    DifferenceCard(pair.labels, metrics, pair.week)
-    Charts(pair, frame)
-    FleetPanel(pair, frame)  # service end items (ship repair) only: webmodel/app/fleet_view.py
+                FlowMatrix(pair, k, weekly)
+    if started:
+        DifferenceCard(pair, weekly)
+    Charts(pair, weekly, shocks)
+    # Service end items (ship repair) only: webmodel/app/fleet_view.py
+    FleetPanel(pair, weekly, started)
     Downloads(pair)
 
 
+def weekly_metrics(pair: ModelPair, weekly: Weekly) -> list[dict[str, Any]]:
+    """Both models' metrics this week, computed once per change for all cards."""
+    return weekly.shared(pair, "metrics", pair.metrics)  # (takes the pair's lock)
+
+
 @solara.component
-def MetricCard(
-    index: int, label: str, colour: str, week: int, metrics: dict[str, Any], shocked: bool
-) -> None:
+def MetricCard(pair: ModelPair, weekly: Weekly, index: int, label: str, colour: str) -> None:
     """One model's metrics; each metric's definition and unit on hover."""
+    model = pair.models[index]
+
+    def value(name: str) -> Callable[[], str]:
+        def text() -> str:
+            if not model.week:
+                return "–"
+            shocked = bool(model.disruptions) or model.surge != 1.0
+            return format_metric(name, weekly_metrics(pair, weekly)[index].get(name), shocked)
+
+        return text
+
     with solara.Card(margin=0, classes=["webmodel-card", f"webmodel-card-{index}"]):
         solara.Text(label, style={"font-weight": "bold", "color": colour, "font-size": "110%"})
         with solara.Row(gap="24px", style={"flex-wrap": "wrap"}):
             for name, meta in METRICS.items():
-                value = format_metric(name, metrics.get(name), shocked) if week else "–"
                 with solara.Tooltip(meta.definition), solara.Column(gap="0px"):
                     solara.Text(
                         f"{meta.label} ({meta.unit})",
@@ -673,25 +694,36 @@ def MetricCard(
                             "cursor": "help",
                         },
                     )
-                    solara.Text(value, classes=[f"metric-{name}"], style={"font-size": "120%"})
+                    live_text(
+                        weekly, value(name), classes=[f"metric-{name}"], style={"font-size": "120%"}
+                    )
 
 
 @solara.component
-def DifferenceCard(labels: list[str], metrics: list[dict[str, Any]], week: int) -> None:
-    """Right minus left for each metric, with its sign, in words."""
-    if not week or not all(metrics):
-        return
-    left, right = labels
-    with solara.Card(f"{right} − {left}", margin=0, classes=["webmodel-difference"]):
-        for name in METRICS:
-            text = difference_in_words(
+def DifferenceCard(pair: ModelPair, weekly: Weekly) -> None:
+    """Right minus left for each metric, with its sign, in words (from week 1 on)."""
+    left, right = pair.labels
+
+    def difference(name: str) -> Callable[[], str]:
+        def text() -> str:
+            metrics = weekly_metrics(pair, weekly)
+            if not all(metrics):
+                return ""
+            return difference_in_words(
                 name, metrics[0].get(name), metrics[1].get(name), left, right
             )
-            solara.Text(text, classes=[f"difference-{name}"], style={"display": "block"})
+
+        return text
+
+    with solara.Card(f"{right} − {left}", margin=0, classes=["webmodel-difference"]):
+        for name in METRICS:
+            live_text(
+                weekly, difference(name), classes=[f"difference-{name}"], style={"display": "block"}
+            )
 
 
 @solara.component
-def FlowMatrix(pair: ModelPair, index: int, frame: int) -> None:
+def FlowMatrix(pair: ModelPair, index: int, weekly: Weekly) -> None:
     """Supply links between states, closed ones marked (webmodel.app.flow_view)."""
     model = pair.models[index]
 
@@ -699,12 +731,11 @@ def FlowMatrix(pair: ModelPair, index: int, frame: int) -> None:
         with pair.lock:
             return flow_spec(model, f"{pair.labels[index]}: links between states")
 
-    spec = solara.use_memo(build, [pair, index, frame])
-    VegaChart(Held(spec), f"flows-{index}")
+    VegaChart(weekly, lambda: weekly.shared(pair, f"flows-{index}", build), f"flows-{index}")
 
 
 @solara.component
-def NetworkImage(pair: ModelPair, view: NetworkView, frame: int) -> None:
+def NetworkImage(pair: ModelPair, view: NetworkView, weekly: Weekly) -> None:
     """The firm-level picture (re-encoded only when something it shows changed) and, beside
     it, the week and the counts."""
 
@@ -712,61 +743,58 @@ def NetworkImage(pair: ModelPair, view: NetworkView, frame: int) -> None:
         with pair.lock:
             return view.frame()
 
-    image, status = solara.use_memo(draw, [view, frame])
-    solara.Text(status, classes=["webmodel-network-status"], style={"font-size": "85%"})
-    solara.Image(image, width="100%", classes=["webmodel-network"])
+    def picture() -> tuple[bytes, str]:
+        return weekly.shared(view, "picture", draw)
+
+    live_text(
+        weekly,
+        lambda: picture()[1],
+        classes=["webmodel-network-status"],
+        style={"font-size": "85%"},
+    )
+    live_image(weekly, lambda: picture()[0], classes=["webmodel-network"])
 
 
 @solara.component
-def Charts(pair: ModelPair, frame: int) -> None:
-    """Vector charts with hover (Vega-Lite, drawn by the browser); see webmodel.app.vega."""
+def Charts(pair: ModelPair, weekly: Weekly, shocks: int) -> None:
+    """Vector charts with hover (Vega-Lite, drawn by the browser); see webmodel.app.vega.
+    ``shocks``: how many are listed below them."""
     specs = solara.use_memo(lambda: ChartSpecs(pair.models, pair.labels, pair.horizon), [pair])
 
     def build() -> list[dict[str, Any]]:
         with pair.lock:
             return specs.specs()
 
-    *deliveries, performance, backlog = solara.use_memo(build, [specs, frame])
-    names = [f"deliveries-{k}" for k in range(len(deliveries))]
+    def spec(k: int) -> Callable[[], dict[str, Any]]:
+        return lambda: weekly.shared(pair, "charts", build)[k]
+
+    n_deliveries = len(specs.items)
     with solara.Columns([1, 1]):
-        for name, spec in zip(names, deliveries, strict=True):
-            VegaChart(Held(spec), name)
+        for k in range(n_deliveries):
+            VegaChart(weekly, spec(k), f"deliveries-{k}")
     with solara.Columns([1, 1]):
-        VegaChart(Held(performance), "performance")
-        VegaChart(Held(backlog), "backlog")
-    Disruptions(pair, frame)
+        VegaChart(weekly, spec(n_deliveries), "performance")
+        VegaChart(weekly, spec(n_deliveries + 1), "backlog")
+    Disruptions(pair, shocks)
     ChartDownloads(pair)
 
 
-class Held:
-    """A value handed to a component whole. Solara's renderer walks every dict and list given
-    to a component or widget element, on every render of the page, looking for elements; a
-    chart's spec holds thousands of numbers, so it travels in this box instead."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-
 @solara.component
-def VegaChart(held: Held, name: str) -> None:
-    """A Vega-Lite chart of the spec in ``held``. The widget is made once and its spec set
-    directly, so the renderer never walks the spec (see :class:`Held`); the widget sends it
-    only when it changed."""
-    widget = solara.use_memo(lambda: VegaLite(spec=held.value), [])
-
-    def show() -> None:
-        widget.spec = held.value
-
-    solara.use_effect(show, [held])
+def VegaChart(weekly: Weekly, spec: Callable[[], dict[str, Any]], name: str) -> None:
+    """A Vega-Lite chart of ``spec()``. The widget is made once and its spec set directly,
+    never through the renderer: Reacton walks every dict and list handed to an element on each
+    render, and a spec holds thousands of numbers. The widget sends the spec only when it
+    changed."""
+    widget = solara.use_memo(lambda: VegaLite(spec=spec()), [])
+    use_weekly(weekly, widget, lambda: {"spec": spec()})
     solara.Div(classes=["webmodel-chart", f"webmodel-chart-{name}"], children=[widget])
 
 
 @solara.component
-def Disruptions(pair: ModelPair, frame: int) -> None:
-    """The shocks both models got (scenario ones and those injected here), in words."""
-    scheduled = pair.models[0].disruptions
+def Disruptions(pair: ModelPair, shocks: int) -> None:
+    """The shocks both models got (scenario ones and those injected here), in words; ``shocks``
+    is how many there are, so that one more renders this again."""
+    scheduled = pair.models[0].disruptions[:shocks]
     if not scheduled:
         return
     with (

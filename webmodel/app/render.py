@@ -34,8 +34,9 @@ class BlitFigure:
         self.background = None
         self.key: Hashable = None
 
-    def png(self, key: Hashable, animated: Iterable[Artist]) -> bytes:
-        """The figure as PNG bytes; ``animated`` artists must have ``animated=True`` set."""
+    def pixels(self, key: Hashable, animated: Iterable[Artist]) -> np.ndarray:
+        """The figure as an RGB array (a copy); ``animated`` artists must have
+        ``animated=True`` set."""
         if self.background is None or key != self.key:
             self.canvas.draw()
             self.background = self.canvas.copy_from_bbox(self.figure.bbox)
@@ -46,7 +47,11 @@ class BlitFigure:
                 artist.axes.draw_artist(artist)
             else:
                 self.figure.draw_artist(artist)
-        return png_rgb(np.asarray(self.canvas.buffer_rgba())[..., :3])
+        return np.array(np.asarray(self.canvas.buffer_rgba())[..., :3])
+
+    def png(self, key: Hashable, animated: Iterable[Artist]) -> bytes:
+        """The figure as PNG bytes (see :meth:`pixels`)."""
+        return png_rgb(self.pixels(key, animated))
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
